@@ -1,0 +1,170 @@
+"""Model configurations (frozen dataclasses) and the -1 .. -9 presets.
+
+A configuration is everything the decoder needs to rebuild the exact model the
+encoder used; the container stores it in the file header (as JSON of the
+fields below), so decompression needs no flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+GRADIENTS = ("nbt", "rtrl", "none")
+STEPS = ("kalman", "sgd")
+FISHERS = ("exact", "op")
+
+# RTRL costs O(hidden^2 * params) per byte; past this size it would take hours
+# on a real file, so the codec refuses it.
+RTRL_MAX_HIDDEN = 64
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class RNNConfig:
+    """The character RNN of eq. (27)-(28) and how it learns.
+
+    gradient: how dh/dtheta is estimated: "nbt" (NoBackTrack, rank `rank`),
+        "rtrl" (exact, the reference), "none" (theta frozen, readout only).
+    step: the step rule for theta and phi: "kalman" (quasi-diagonal, Algorithm 2)
+        or "sgd" (Euclidean, eta_t = sgd_c / (n sqrt t), Algorithm 1).
+    """
+
+    hidden_size: int = 100
+    gradient: str = "nbt"
+    step: str = "kalman"
+    rank: int = 1
+    seed: int = 1
+    # Kalman: gamma_t = 1 / sqrt(t); Lambda = lambda * I (added at solve time).
+    lambda_theta: float = 3000.0
+    lambda_phi: float = 100.0
+    fisher: str = "exact"
+    # Euclidean SGD: eta_t = sgd_c / (hidden_size * sqrt(t)).
+    sgd_c: float = 10.0
+    # Sparse random initialisation (ALGORITHMS.md section 3).
+    fan_in: int = 10
+    sigma_w: float = 1.0
+    sigma_r: float = 1.0
+
+    def __post_init__(self):
+        _check_int("hidden_size", self.hidden_size, 1, 4096)
+        _check_choice("gradient", self.gradient, GRADIENTS)
+        _check_choice("step", self.step, STEPS)
+        _check_choice("fisher", self.fisher, FISHERS)
+        _check_int("rank", self.rank, 1, 64)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        _check_int("fan_in", self.fan_in, 0, 4096)
+        for name in ("lambda_theta", "lambda_phi", "sgd_c"):
+            _check_float(name, getattr(self, name), positive=True)
+        for name in ("sigma_w", "sigma_r"):
+            _check_float(name, getattr(self, name), positive=False)
+
+
+@dataclass(frozen=True)
+class CTWConfig:
+    """Context tree weighting over bytes (see nbtzip/ctw.py)."""
+
+    depth: int = 6
+    # KT estimator with count offset alpha = 1 / alpha_inv.
+    alpha_inv: int = 16
+    # |log2 beta| is clamped to this many bits.
+    beta_clamp: float = 8.0
+    # The node table holds 2**table_bits nodes.
+    table_bits: int = 22
+    # Counts are halved when either reaches this.
+    count_limit: int = 255
+
+    def __post_init__(self):
+        _check_int("depth", self.depth, 0, 16)
+        _check_int("alpha_inv", self.alpha_inv, 1, 1024)
+        _check_float("beta_clamp", self.beta_clamp, positive=True)
+        _check_int("table_bits", self.table_bits, 4, 30)
+        _check_int("count_limit", self.count_limit, 2, 1 << 16)
+
+
+MODELS = {"rnn": RNNConfig, "ctw": CTWConfig}
+
+
+def model_name(config) -> str:
+    for name, cls in MODELS.items():
+        if isinstance(config, cls):
+            return name
+    raise ConfigError(f"unknown configuration type {type(config).__name__}")
+
+
+def to_json(config) -> bytes:
+    body = {"model": model_name(config), **dataclasses.asdict(config)}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def from_json(raw: bytes):
+    """Rebuild a configuration from header JSON; ConfigError on anything unexpected."""
+    try:
+        body = json.loads(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError("model configuration is not valid JSON") from exc
+    if not isinstance(body, dict) or body.get("model") not in MODELS:
+        raise ConfigError("unknown model in configuration")
+    cls = MODELS[body.pop("model")]
+    names = {f.name for f in dataclasses.fields(cls)}
+    if set(body) != names:
+        raise ConfigError("configuration fields do not match the model")
+    try:
+        return cls(**body)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _check_int(name, value, lo, hi):
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+
+
+def _check_float(name, value, positive):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(f"{name} must be finite")
+    if (value <= 0) if positive else (value < 0):
+        raise ConfigError(f"{name} must be {'positive' if positive else 'non-negative'}")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Level:
+    hidden_size: int
+    rank: int = 1
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+# Presets from fast to strong; filled in by measurement (README, "Levels").
+LEVELS = {
+    1: Level(16),
+    2: Level(24),
+    3: Level(32),
+    4: Level(48),
+    5: Level(64),
+    6: Level(100),
+    7: Level(128),
+    8: Level(160),
+    9: Level(200),
+}
+DEFAULT_LEVEL = 6
+
+
+def preset(level: int, **overrides) -> RNNConfig:
+    if level not in LEVELS:
+        raise ConfigError(f"level must be 1..9, got {level!r}")
+    lv = LEVELS[level]
+    base = {"hidden_size": lv.hidden_size, "rank": lv.rank, **lv.extra}
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    return RNNConfig(**base)
