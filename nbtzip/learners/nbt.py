@@ -1,0 +1,116 @@
+"""NoBackTrack: an unbiased rank-k estimate of G = dh/dtheta (Algorithms 1 and 2).
+
+The estimate is G~ = (1/k) sum_m vbar_m wbar_m^T + sum_i e_i w_i^T (eq. (9)):
+vbar[m] lives in state space (n), wbar[m] in parameter space (theta's layout),
+and w_i = df_i/dtheta of the last transition is implied by the previous
+activities and symbol (see rnn.add_param_jacobian). k = 1 is the paper's
+algorithm; k > 1 averages k independent reductions (the paper's extension).
+
+After each step the reduction (eqs. (13)-(15)) folds the w_i back into each
+pair with random signs, keeping E[G~] = G exactly. Scaling by rho only trades
+variance between vbar and wbar, so any rho that ignores this step's signs keeps
+the estimate unbiased; the rule is pinned down below because the bit stream
+depends on it:  rho_i = sqrt(||w_i|| + EPS),
+rho_bar = sqrt((||wbar|| + EPS) / (||vbar|| + EPS)), with ||.|| Euclidean on the
+state side and, on the parameter side, Euclidean (Algorithm 1) or the Kalman
+metric (J_theta + Lambda)^-1 (Algorithm 2).
+"""
+
+import numpy as np
+from numba import njit
+
+from .. import rng
+from ..rnn import add_param_jacobian
+
+EPS = 1e-7
+
+
+@njit(cache=True)
+def gradient(H, vbar, wbar, has_w, symbol, a_prev, pre, g):
+    """dloss/dtheta estimated as H G~ = (1/k) sum_m (H . vbar_m) wbar_m + sum_i H_i w_i (eq. (12))."""
+    rows, hidden = g.shape
+    rank = vbar.shape[0]
+    for c in range(rows):
+        for i in range(hidden):
+            g[c, i] = 0.0
+    for m in range(rank):
+        s = 0.0
+        for i in range(hidden):
+            s += H[i] * vbar[m, i]
+        s = s / rank
+        for c in range(rows):
+            for i in range(hidden):
+                g[c, i] += s * wbar[m, c, i]
+    if has_w:
+        add_param_jacobian(g, H, symbol, a_prev, pre)
+
+
+@njit(cache=True)
+def w_norms_euclidean(a_prev, pre, out):
+    """||w_i||_2: two entries equal to 1 (b_i and r_{i,y}) and a_j at each incoming weight."""
+    d, hidden = pre.shape
+    for i in range(hidden):
+        out[i] = 2.0
+    for k in range(d):
+        for i in range(hidden):
+            aj = a_prev[pre[k, i]]
+            out[i] += aj * aj
+    for i in range(hidden):
+        out[i] = np.sqrt(out[i])
+
+
+@njit(cache=True)
+def w_norms_kalman(m00, J0k, inv_d, coupling, symbol, a_prev, pre, out):
+    """||w_i|| in the metric (J_theta + Lambda)^-1 of unit i, touching only w_i's support.
+
+    With w_0 = 1 the solve's sum over all rows splits as
+    sum_c M0c Delta_c = M00 sum_{c in supp} M0c w_c / D_c - S_i, S_i from kalman.column_coupling.
+    """
+    d, hidden = pre.shape
+    alphabet_size = J0k.shape[0] - 1 - d
+    ry = 1 + symbol
+    for i in range(hidden):
+        step = (m00[i] - J0k[ry, i]) * inv_d[ry, i]
+        acc_j = m00[i] * J0k[ry, i] * inv_d[ry, i]
+        acc_w = step
+        for k in range(d):
+            c = 1 + alphabet_size + k
+            wc = a_prev[pre[k, i]]
+            step = (m00[i] * wc - J0k[c, i]) * inv_d[c, i]
+            acc_j += m00[i] * J0k[c, i] * wc * inv_d[c, i]
+            acc_w += wc * step
+        delta0 = (1.0 - (acc_j - coupling[i])) / m00[i]
+        out[i] = np.sqrt(max(delta0 + acc_w, 0.0))
+
+
+@njit(cache=True)
+def draw_signs(state, out):
+    """+-1 for each unit, 64 signs per PRNG draw, bit i % 64 of draw i // 64."""
+    hidden = out.shape[0]
+    word = np.uint64(0)
+    for i in range(hidden):
+        if i % 64 == 0:
+            word = rng.next_u64(state)
+        out[i] = 1.0 if (word >> np.uint64(i % 64)) & np.uint64(1) else -1.0
+
+
+@njit(cache=True)
+def reduce_pair(vbar, wbar, wbar_norm, w_norm, signs, symbol, a_prev, pre, coef):
+    """Eqs. (13)-(14) for one pair: vbar <- rho vbar + sum eps_i rho_i e_i,
+    wbar <- wbar / rho + sum eps_i w_i / rho_i."""
+    hidden = vbar.shape[0]
+    rows = wbar.shape[0]
+    vnorm = 0.0
+    for i in range(hidden):
+        vnorm += vbar[i] * vbar[i]
+    vnorm = np.sqrt(vnorm)
+    rho_bar = np.sqrt((wbar_norm + EPS) / (vnorm + EPS))
+    inv_rho_bar = 1.0 / rho_bar
+    for c in range(rows):
+        for i in range(hidden):
+            wbar[c, i] *= inv_rho_bar
+    for i in range(hidden):
+        rho_i = np.sqrt(w_norm[i] + EPS)
+        vbar[i] = rho_bar * vbar[i] + signs[i] * rho_i
+        coef[i] = signs[i] / rho_i
+    add_param_jacobian(wbar, coef, symbol, a_prev, pre)

@@ -1,0 +1,260 @@
+"""One time step of online learning: predict y(t), then learn from it.
+
+A learner is a gradient estimate for theta (NoBackTrack rank k, exact RTRL, or
+none = theta frozen) times a step rule (quasi-diagonal Kalman or Euclidean SGD);
+ALGORITHMS.md section 2 lists the steps this module follows, numbered the same.
+The codec (engine.py) and online_losses() call exactly these two functions, so
+the compressor learns exactly what the benchmarks measure.
+
+All model state lives in a Net (a namedtuple of numpy arrays), built once per
+stream by new_net() and mutated in place by the jitted step, so it carries from
+one block to the next.
+"""
+
+import math
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from . import mathfn, rnn
+from .learners import kalman, nbt, rtrl, sgd
+
+GRAD_NBT, GRAD_RTRL, GRAD_NONE = 0, 1, 2
+STEP_KALMAN, STEP_SGD = 0, 1
+FISHER_EXACT, FISHER_OP = 0, 1
+
+INV_LN2 = 1.0 / math.log(2.0)
+
+Net = namedtuple(
+    "Net",
+    [
+        # model (rnn.py layout)
+        "theta",
+        "pre",
+        "phi",
+        "h",
+        "a",
+        "a_prev",
+        "h_next",
+        "a_next",
+        # prediction and errors
+        "logits",
+        "p",
+        "delta",
+        "H",
+        "fisher",
+        # gradient estimates: NoBackTrack pairs, RTRL's G, the theta gradient
+        "vbar",
+        "wbar",
+        "v_next",
+        "G",
+        "G_next",
+        "g",
+        "gphi",
+        # Kalman accumulators (kalman.py layout) and solve workspaces
+        "jt00",
+        "jt0k",
+        "jtkk",
+        "mt00",
+        "invdt",
+        "coupling",
+        "jp00",
+        "jp0k",
+        "jpkk",
+        "mp00",
+        "invdp",
+        "w_norm",
+        "signs",
+        "coef",
+        "acc1",
+        "acc2",
+        # PRNG state; counters = [t, previous symbol or -1]
+        "rng",
+        "counters",
+        # hyperparameters: ints [gradient, step, fisher], floats [lambda_theta, lambda_phi, sgd_c]
+        "ihyper",
+        "fhyper",
+    ],
+)
+
+
+def new_net(config, alphabet_size):
+    """The initial state of a stream: sparse random theta, zero readout, h(0) = 0."""
+    n = config.hidden_size
+    A = alphabet_size
+    theta, pre, phi, state = rnn.init_params(
+        config.seed, n, A, config.fan_in, config.sigma_w, config.sigma_r
+    )
+    rows = theta.shape[0]
+    learns_theta = config.gradient != "none"
+    kalman_theta = learns_theta and config.step == "kalman"
+    kalman_phi = config.step == "kalman"
+    k = config.rank if config.gradient == "nbt" else 0
+    g_rows = rows if config.gradient == "rtrl" else 0
+
+    def z(*shape):
+        return np.zeros(shape)
+
+    def sized(flag, *shape):
+        return z(*shape) if flag else z(*([0] * len(shape)))
+
+    ihyper = np.array(
+        [
+            {"nbt": GRAD_NBT, "rtrl": GRAD_RTRL, "none": GRAD_NONE}[config.gradient],
+            {"kalman": STEP_KALMAN, "sgd": STEP_SGD}[config.step],
+            {"exact": FISHER_EXACT, "op": FISHER_OP}[config.fisher],
+        ],
+        dtype=np.int64,
+    )
+    fhyper = np.array([config.lambda_theta, config.lambda_phi, config.sgd_c])
+    return Net(
+        theta=theta, pre=pre, phi=phi,
+        h=z(n), a=z(n), a_prev=z(n), h_next=z(n), a_next=z(n),
+        logits=z(A), p=z(A), delta=z(A), H=z(n), fisher=z(A),
+        vbar=z(k, n), wbar=z(k, rows, n), v_next=z(n),
+        G=z(n if g_rows else 0, g_rows, n if g_rows else 0),
+        G_next=z(n if g_rows else 0, g_rows, n if g_rows else 0),
+        g=sized(learns_theta, rows, n), gphi=z(n + 1, A),
+        jt00=sized(kalman_theta, n), jt0k=sized(kalman_theta, rows, n),
+        jtkk=sized(kalman_theta, rows, n), mt00=sized(kalman_theta, n),
+        invdt=sized(kalman_theta, rows, n), coupling=sized(kalman_theta, n),
+        jp00=sized(kalman_phi, A), jp0k=sized(kalman_phi, n + 1, A),
+        jpkk=sized(kalman_phi, n + 1, A), mp00=sized(kalman_phi, A),
+        invdp=sized(kalman_phi, n + 1, A),
+        w_norm=z(n), signs=z(n), coef=z(n), acc1=z(max(n, A)), acc2=z(max(n, A)),
+        rng=state, counters=np.array([1, -1], dtype=np.int64),
+        ihyper=ihyper, fhyper=fhyper,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def predict(net):
+    """Step 1, eq. (28): fills net.p with the distribution of y(t)."""
+    rnn.predict(net.phi, net.a, net.logits, net.p)
+
+
+@njit(cache=True)
+def learn(net, y):
+    """Steps 2-8: learn from the symbol y(t) that occurred, then move to t + 1."""
+    grad_kind = net.ihyper[0]
+    use_kalman = net.ihyper[1] == STEP_KALMAN
+    t = net.counters[0]
+    y_prev = net.counters[1]
+    has_prev = y_prev >= 0
+    n = net.a.shape[0]
+    A = net.p.shape[0]
+    lam_theta = net.fhyper[0]
+    lam_phi = net.fhyper[1]
+    gamma = 1.0 / np.sqrt(float(t))
+    eta = net.fhyper[2] / (n * np.sqrt(float(t)))
+
+    # 2. output error, loss in bits: delta_z = (p_z - [z = y]) / ln 2
+    for z in range(A):
+        net.delta[z] = net.p[z] * INV_LN2
+    net.delta[y] -= INV_LN2
+    # 3. state error H = dloss/dh (eq. (11)), before phi moves
+    rnn.state_error(net.phi, net.a, net.delta, net.H)
+
+    # 4. readout step: gradient (delta_z, delta_z a_i); eqs. (22)-(24) or (10)
+    for z in range(A):
+        net.gphi[0, z] = net.delta[z]
+    for i in range(n):
+        ai = net.a[i]
+        for z in range(A):
+            net.gphi[1 + i, z] = net.delta[z] * ai
+    if use_kalman:
+        if net.ihyper[2] == FISHER_EXACT:
+            for z in range(A):
+                net.fisher[z] = net.p[z] * (1.0 - net.p[z]) * (INV_LN2 * INV_LN2)
+        else:
+            for z in range(A):
+                net.fisher[z] = net.delta[z] * net.delta[z]
+        kalman.decay_add_readout(net.jp00, net.jp0k, net.jpkk, net.a, net.fisher, 1.0 - gamma)
+        kalman.prepare(net.jp00, net.jp0k, net.jpkk, lam_phi, net.mp00, net.invdp)
+        kalman.solve_step(net.mp00, net.jp0k, net.invdp, net.gphi, net.phi, net.acc1)
+    else:
+        sgd.step(net.phi, net.gphi, eta)
+
+    # 5-7. theta: gradient estimate, step, reduction. At t = 1 there was no
+    # transition yet, so G = 0 and there is nothing to learn or reduce.
+    if grad_kind != GRAD_NONE and has_prev:
+        if grad_kind == GRAD_NBT:
+            nbt.gradient(net.H, net.vbar, net.wbar, True, y_prev, net.a_prev, net.pre, net.g)
+        else:
+            rtrl.gradient(net.H, net.G, net.g)
+        # 6. eqs. (25)-(26) or (12)
+        if use_kalman:
+            kalman.decay_add_outer(net.jt00, net.jt0k, net.jtkk, net.g, 1.0 - gamma)
+            kalman.prepare(net.jt00, net.jt0k, net.jtkk, lam_theta, net.mt00, net.invdt)
+            kalman.solve_step(net.mt00, net.jt0k, net.invdt, net.g, net.theta, net.acc1)
+        else:
+            sgd.step(net.theta, net.g, eta)
+        if grad_kind == GRAD_NBT:
+            _reduce(net, y_prev, use_kalman)
+
+    # 8. transition with the updated theta, x(t) = y(t) (eqs. (16)-(18), (27))
+    if grad_kind == GRAD_NBT:
+        for m in range(net.vbar.shape[0]):
+            rnn.propagate(net.theta, net.pre, net.a, net.vbar[m], net.v_next)
+            net.vbar[m, :] = net.v_next
+    elif grad_kind == GRAD_RTRL:
+        rtrl.advance(net.theta, net.pre, net.a, y, net.G, net.G_next, net.coef)
+        net.G[:] = net.G_next
+    rnn.transition(net.theta, net.pre, net.a, y, net.h_next, net.a_next)
+    net.a_prev[:] = net.a
+    net.a[:] = net.a_next
+    net.h[:] = net.h_next
+    net.counters[0] = t + 1
+    net.counters[1] = y
+
+
+@njit(cache=True)
+def _reduce(net, y_prev, use_kalman):
+    """7. Reduction (eqs. (13)-(15)) of every pair, norms from J_theta after step 6."""
+    if use_kalman:
+        kalman.column_coupling(net.jt0k, net.invdt, net.coupling)
+        nbt.w_norms_kalman(
+            net.mt00, net.jt0k, net.invdt, net.coupling, y_prev, net.a_prev, net.pre, net.w_norm
+        )
+    else:
+        nbt.w_norms_euclidean(net.a_prev, net.pre, net.w_norm)
+    for m in range(net.vbar.shape[0]):
+        wbar = net.wbar[m]
+        if use_kalman:
+            sq = kalman.dual_norm_sq(net.mt00, net.jt0k, net.invdt, wbar, net.acc1, net.acc2)
+        else:
+            sq = 0.0
+            for c in range(wbar.shape[0]):
+                for i in range(wbar.shape[1]):
+                    sq += wbar[c, i] * wbar[c, i]
+        nbt.draw_signs(net.rng, net.signs)
+        nbt.reduce_pair(
+            net.vbar[m], wbar, np.sqrt(max(sq, 0.0)), net.w_norm, net.signs,
+            y_prev, net.a_prev, net.pre, net.coef,
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def _losses(net, symbols, out):
+    for t in range(symbols.shape[0]):
+        predict(net)
+        y = symbols[t]
+        out[t] = -mathfn.log2(net.p[y])
+        learn(net, y)
+
+
+def online_losses(symbols, alphabet_size, config, net=None):
+    """Per-step loss in bits, -log2 p(y(t)), of the model learning online over `symbols`.
+
+    symbols: integer array with values in [0, alphabet_size). Pass `net` (from
+    new_net) to continue a stream; the whole loop runs in one jitted call.
+    """
+    symbols = np.ascontiguousarray(symbols, dtype=np.int64)
+    if symbols.size and (symbols.min() < 0 or symbols.max() >= alphabet_size):
+        raise ValueError("symbols must lie in [0, alphabet_size)")
+    if net is None:
+        net = new_net(config, alphabet_size)
+    out = np.empty(symbols.shape[0])
+    _losses(net, symbols, out)
+    return out

@@ -1,0 +1,142 @@
+"""The character model of eq. (27)-(28): a sparse tanh RNN with a softmax readout.
+
+    h_i(t+1) = b_i + r_{i,y(t)} + sum_j W_{ji} a_j(t),   a = tanh(h)         (27)
+    yhat_z(t) = phi_z + sum_i phi_{iz} a_i(t),         p = softmax(yhat)    (28)
+
+Memory layout (chosen so every inner loop runs over a contiguous axis and every
+sum has one fixed order, see DESIGN.md "Deterministic arithmetic"):
+
+theta[c, i]   the parameters feeding hidden unit i, one column per unit. Row c is
+              the "input line" c of the unit: c = 0 is the bias b_i (activity 1),
+              c = 1 + z is r_{i,z} (activity [y(t) = z]), c = 1 + A + k is the
+              weight W_{pre[k,i], i} from the unit's k-th presynaptic unit.
+pre[k, i]     index of unit i's k-th presynaptic unit (fan-in d distinct units).
+phi[c, z]     readout of symbol z: c = 0 is phi_z, c = 1 + i is phi_{iz}.
+
+Every parameter group of the quasi-diagonal metric (one hidden unit, one output
+symbol) is thus one column, and sums over a unit's inputs run down a column,
+which numba turns into vector operations across units without reordering.
+"""
+
+import numpy as np
+from numba import njit
+
+from . import mathfn, rng
+
+
+def theta_rows(alphabet_size, fan_in):
+    return 1 + alphabet_size + fan_in
+
+
+@njit(cache=True)
+def init_params(seed, hidden, alphabet_size, fan_in, sigma_w, sigma_r):
+    """Sparse random network from the project PRNG, in a fixed order of draws.
+
+    Draw order: for each unit, its distinct presynaptic units (partial
+    Fisher-Yates) and their weights N(0, sigma_w^2 / d); then r ~ N(0, sigma_r^2)
+    symbol by symbol. Biases and the readout start at zero; r must not, or every
+    activity would stay 0 forever (ALGORITHMS.md section 3).
+    """
+    state = rng.seed_state(seed)
+    d = min(fan_in, hidden)
+    rows = 1 + alphabet_size + d
+    theta = np.zeros((rows, hidden))
+    pre = np.zeros((d, hidden), dtype=np.int64)
+    pool = np.arange(hidden)
+    scale_w = sigma_w / np.sqrt(max(d, 1))
+    for i in range(hidden):
+        for k in range(hidden):
+            pool[k] = k
+        for k in range(d):
+            j = k + rng.below(state, hidden - k)
+            pool[k], pool[j] = pool[j], pool[k]
+            pre[k, i] = pool[k]
+            theta[1 + alphabet_size + k, i] = scale_w * rng.normal(state)
+    for z in range(alphabet_size):
+        for i in range(hidden):
+            theta[1 + z, i] = sigma_r * rng.normal(state)
+    phi = np.zeros((1 + hidden, alphabet_size))
+    return theta, pre, phi, state
+
+
+@njit(cache=True)
+def predict(phi, a, logits, p):
+    """Eq. (28): logits as axpy over the readout rows, then a softmax into p."""
+    hidden = a.shape[0]
+    alphabet_size = logits.shape[0]
+    for z in range(alphabet_size):
+        logits[z] = phi[0, z]
+    for i in range(hidden):
+        ai = a[i]
+        for z in range(alphabet_size):
+            logits[z] += ai * phi[1 + i, z]
+    top = logits[0]
+    for z in range(1, alphabet_size):
+        if logits[z] > top:
+            top = logits[z]
+    total = 0.0
+    for z in range(alphabet_size):
+        p[z] = mathfn.exp(logits[z] - top)
+        total += p[z]
+    inv = 1.0 / total
+    for z in range(alphabet_size):
+        p[z] *= inv
+
+
+@njit(cache=True)
+def transition(theta, pre, a, symbol, h_next, a_next):
+    """Eq. (27): h(t+1) from a(t) and x(t) = y(t), then a(t+1) = tanh h(t+1)."""
+    hidden = a.shape[0]
+    d = pre.shape[0]
+    alphabet_size = theta.shape[0] - 1 - d
+    for i in range(hidden):
+        h_next[i] = theta[0, i] + theta[1 + symbol, i]
+    for k in range(d):
+        row = 1 + alphabet_size + k
+        for i in range(hidden):
+            h_next[i] += theta[row, i] * a[pre[k, i]]
+    for i in range(hidden):
+        a_next[i] = mathfn.tanh(h_next[i])
+
+
+@njit(cache=True)
+def propagate(theta, pre, a, v, v_next):
+    """dh(t+1)/dh(t) applied to v: v'_i = sum_j W_ji (1 - a_j^2) v_j (Algorithm 1, eq. (16))."""
+    hidden = a.shape[0]
+    d = pre.shape[0]
+    alphabet_size = theta.shape[0] - 1 - d
+    for i in range(hidden):
+        v_next[i] = 0.0
+    for k in range(d):
+        row = 1 + alphabet_size + k
+        for i in range(hidden):
+            j = pre[k, i]
+            v_next[i] += theta[row, i] * (1.0 - a[j] * a[j]) * v[j]
+
+
+@njit(cache=True)
+def state_error(phi, a, delta, out):
+    """H_i = dloss/dh_i = (1 - a_i^2) sum_z phi_{iz} delta_z (eq. (11))."""
+    hidden = a.shape[0]
+    alphabet_size = delta.shape[0]
+    for i in range(hidden):
+        s = 0.0
+        for z in range(alphabet_size):
+            s += phi[1 + i, z] * delta[z]
+        out[i] = (1.0 - a[i] * a[i]) * s
+
+
+@njit(cache=True)
+def add_param_jacobian(target, coef, symbol, a, pre):
+    """target[:, i] += coef_i * w_i with w_i = (df_i/dtheta)^T of the transition driven by
+    (a, symbol): 1 at b_i, 1 at r_{i,symbol}, a_j at W_{ji} (eq. (17)). w_i is never stored."""
+    hidden = coef.shape[0]
+    d = pre.shape[0]
+    alphabet_size = target.shape[0] - 1 - d
+    for i in range(hidden):
+        target[0, i] += coef[i]
+        target[1 + symbol, i] += coef[i]
+    for k in range(d):
+        row = 1 + alphabet_size + k
+        for i in range(hidden):
+            target[row, i] += coef[i] * a[pre[k, i]]
