@@ -117,8 +117,9 @@ def decoder_new(buf, pos, end):
     """Decoder state primed with the first bytes of buf[pos:end]; returns (state, pos).
 
     The encoder never writes the always-zero leading byte of the classic
-    design, so the decoder primes itself with 4 bytes. Reads past `end` yield 0, so a truncated payload
-    decodes to garbage that the checksum rejects, never to a crash.
+    design, so the decoder primes itself with 4 bytes. Reads past `end` yield
+    0, so a truncated payload decodes to garbage that the checksum rejects,
+    never to a crash.
     """
     st = np.zeros(2, dtype=np.int64)
     st[1] = RANGE_INIT

@@ -27,7 +27,7 @@ EPS = 1e-7
 
 @njit(cache=True)
 def gradient(H, vbar, wbar, has_w, symbol, a_prev, pre, g):
-    """dloss/dtheta estimated as H G~ = (1/k) sum_m (H . vbar_m) wbar_m + sum_i H_i w_i (eq. (12))."""
+    """dloss/dtheta as H G~ = (1/k) sum_m (H . vbar_m) wbar_m + sum_i H_i w_i (eq. (12))."""
     rows, hidden = g.shape
     rank = vbar.shape[0]
     for c in range(rows):
