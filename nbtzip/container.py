@@ -1,0 +1,313 @@
+"""The .nbt file format: header, coded blocks, trailer; FormatError.
+
+All integers are little-endian.
+
+    header   magic        8   89 4E 42 54 0D 0A 1A 0A  ("\\x89NBT\\r\\n\\x1a\\n")
+             version      1   1
+             config size  2   L, 1 .. MAX_CONFIG_BYTES
+             config       L   config.to_json(): model, every field, PRNG seed
+             alphabet    32   bit (b & 7) of byte (b >> 3) set iff byte b may occur
+             header CRC   4   CRC-32 of everything above
+    block    length       4   n original bytes, 1 .. BLOCK_SIZE (0 ends the blocks)
+    (repeat) payload size 4   m, at most max_payload(n)
+             block CRC    4   CRC-32 of the block's original bytes
+             payload      m   one flushed range-coder stream
+    trailer  end          4   0
+             length       8   total original length
+             CRC          4   CRC-32 of all original bytes
+
+The model state carries from block to block, so blocks decode in order only.
+Every length is checked against what the format allows before anything is
+allocated, and every block is checked against its CRC before its bytes are
+handed out: a decoder returns the original bytes or raises FormatError.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import codecs
+from .config import RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_json, to_json
+
+MAGIC = b"\x89NBT\r\n\x1a\n"
+VERSION = 1
+BLOCK_SIZE = 1 << 16
+MAX_CONFIG_BYTES = 4096
+ALPHABET_BYTES = 32
+# A codec spends at most 16 bits on one coded decision of total 2**16, and
+# codes at most 8 decisions per byte (bitwise models), plus its flush.
+PAYLOAD_BYTES_PER_BYTE = 16
+PAYLOAD_SLACK = 64
+
+_PREFIX = struct.Struct("<8sBH")
+_BLOCK = struct.Struct("<III")
+_END = struct.Struct("<I")
+_TRAILER = struct.Struct("<QI")
+HEADER_FIXED = _PREFIX.size + ALPHABET_BYTES + 4
+TRAILER_SIZE = _END.size + _TRAILER.size
+
+
+class FormatError(ValueError):
+    """The data is not a valid .nbt stream, or it is damaged."""
+
+
+def max_payload(n: int) -> int:
+    return PAYLOAD_BYTES_PER_BYTE * n + PAYLOAD_SLACK
+
+
+def alphabet_of(data) -> np.ndarray:
+    """bool[256]: the byte values present in data."""
+    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)
+    return counts > 0
+
+
+def full_alphabet() -> np.ndarray:
+    return np.ones(256, dtype=bool)
+
+
+def pack_alphabet(alphabet) -> bytes:
+    return np.packbits(np.asarray(alphabet, dtype=bool), bitorder="little").tobytes()
+
+
+def unpack_alphabet(raw: bytes) -> np.ndarray:
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
+    return bits.astype(bool)
+
+
+@dataclass(frozen=True)
+class Header:
+    config: object
+    alphabet: np.ndarray
+    size: int  # bytes the header takes in the file
+
+
+def check_supported(config):
+    """ConfigError for a configuration that validates but that nbtzip will not run.
+
+    RTRL costs hidden^2 x parameters per byte: above RTRL_MAX_HIDDEN a block
+    would take hours, so neither side accepts it.
+    """
+    if isinstance(config, RNNConfig) and config.gradient == "rtrl":
+        if config.hidden_size > RTRL_MAX_HIDDEN:
+            raise ConfigError(
+                f"rtrl costs hidden^2 x parameters per byte: hidden size {config.hidden_size} "
+                f"is above its limit of {RTRL_MAX_HIDDEN} (use a level <= 5 or a smaller "
+                "hidden size)"
+            )
+
+
+def encode_header(config, alphabet) -> bytes:
+    check_supported(config)
+    raw = to_json(config)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError("model configuration too large for the file header")
+    body = _PREFIX.pack(MAGIC, VERSION, len(raw)) + raw + pack_alphabet(alphabet)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def read_upto(fp, n: int) -> bytes:
+    """Up to n bytes: fewer only at end of file (pipes may return short reads)."""
+    parts = []
+    got = 0
+    while got < n:
+        more = fp.read(n - got)
+        if more is None:
+            raise FormatError("input would block; nbtzip needs a blocking file")
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def _read_exact(fp, n: int) -> bytes:
+    data = read_upto(fp, n)
+    if len(data) < n:
+        raise FormatError("truncated file")
+    return data
+
+
+def read_header(fp) -> Header:
+    prefix = read_upto(fp, _PREFIX.size)
+    if not prefix:
+        raise FormatError("empty input, not an .nbt file")
+    if not prefix.startswith(MAGIC) and not MAGIC.startswith(prefix):
+        raise FormatError("not an .nbt file")
+    if len(prefix) < _PREFIX.size:
+        raise FormatError("truncated file")
+    _, version, config_size = _PREFIX.unpack(prefix)
+    if version != VERSION:
+        raise FormatError(f"unsupported format version {version} (this nbtzip reads {VERSION})")
+    if not 1 <= config_size <= MAX_CONFIG_BYTES:
+        raise FormatError("corrupted header (bad configuration size)")
+    rest = _read_exact(fp, config_size + ALPHABET_BYTES + 4)
+    body = prefix + rest[:-4]
+    if zlib.crc32(body) != struct.unpack("<I", rest[-4:])[0]:
+        raise FormatError("corrupted header (checksum mismatch)")
+    try:
+        config = from_json(rest[:config_size])
+        check_supported(config)
+    except ConfigError as exc:
+        raise FormatError(f"unsupported model configuration: {exc}") from None
+    alphabet = unpack_alphabet(rest[config_size : config_size + ALPHABET_BYTES])
+    return Header(config, alphabet, len(body) + 4)
+
+
+def _read_block_header(fp):
+    """(n, m, crc) of the next block, or None at the trailer; bounds checked."""
+    (n,) = _END.unpack(_read_exact(fp, _END.size))
+    if n == 0:
+        return None
+    m, crc = struct.unpack("<II", _read_exact(fp, 8))
+    if n > BLOCK_SIZE or m > max_payload(n):
+        raise FormatError("corrupted block header (length out of range)")
+    return n, m, crc
+
+
+def _read_trailer(fp):
+    return _TRAILER.unpack(_read_exact(fp, _TRAILER.size))
+
+
+def _expect_eof(fp):
+    if fp.read(1):
+        raise FormatError("trailing data after the end of the .nbt stream")
+
+
+class StreamEncoder:
+    """Writes one .nbt stream to a binary file object, block by block."""
+
+    def __init__(self, fp, config, alphabet):
+        self.fp = fp
+        self.config = config
+        self.alphabet = np.asarray(alphabet, dtype=bool)
+        self.length = 0
+        self.crc = 0
+        self.written = 0
+        self._codec = None  # built on the first block: an empty stream needs no model
+        self._write(encode_header(config, self.alphabet))
+
+    def _write(self, data):
+        self.fp.write(data)
+        self.written += len(data)
+
+    def write_block(self, data):
+        """Code 1 .. BLOCK_SIZE bytes as one block."""
+        n = len(data)
+        if not 1 <= n <= BLOCK_SIZE:
+            raise ValueError(f"block of {n} bytes; blocks hold 1 .. {BLOCK_SIZE}")
+        if self._codec is None:
+            self._codec = codecs.make_codec(self.config, self.alphabet)
+        data = bytes(data)
+        if (alphabet_of(data) & ~self.alphabet).any():
+            # The input changed between the alphabet scan and now (a growing
+            # file): refuse rather than write a stream that cannot decode.
+            raise ValueError("input holds a byte outside the stream's alphabet")
+        payload = self._codec.encode_block(data)
+        if len(payload) > max_payload(n):
+            # Never write what the decoder would refuse.
+            raise RuntimeError("codec payload exceeds the format's bound")
+        crc = zlib.crc32(data)
+        self._write(_BLOCK.pack(n, len(payload), crc))
+        self._write(payload)
+        self.length += n
+        self.crc = zlib.crc32(data, self.crc)
+
+    def write(self, data):
+        """Code any amount of data as full blocks (the last one may be short)."""
+        view = memoryview(data)
+        for start in range(0, len(view), BLOCK_SIZE):
+            self.write_block(view[start : start + BLOCK_SIZE])
+
+    def finish(self):
+        self._write(_END.pack(0) + _TRAILER.pack(self.length, self.crc))
+
+
+class StreamDecoder:
+    """Reads one .nbt stream from a binary file object; iterate for verified blocks."""
+
+    def __init__(self, fp):
+        self.fp = fp
+        self.header = read_header(fp)
+        self.consumed = self.header.size  # compressed bytes read so far
+        self.length = 0
+        self._crc = 0
+
+    def __iter__(self):
+        codec = None
+        while True:
+            block = _read_block_header(self.fp)
+            if block is None:
+                break
+            n, m, crc = block
+            if not self.header.alphabet.any():
+                raise FormatError("corrupted header (data but an empty alphabet)")
+            payload = _read_exact(self.fp, m)
+            self.consumed += _BLOCK.size + m
+            if codec is None:
+                codec = codecs.make_codec(self.header.config, self.header.alphabet)
+            data = codec.decode_block(payload, n)
+            if len(data) != n or zlib.crc32(data) != crc:
+                raise FormatError("corrupted data (checksum mismatch)")
+            self.length += n
+            self._crc = zlib.crc32(data, self._crc)
+            yield data
+        length, crc = _read_trailer(self.fp)
+        self.consumed += TRAILER_SIZE
+        if length != self.length:
+            raise FormatError("corrupted trailer (length mismatch)")
+        if crc != self._crc:
+            raise FormatError("corrupted data (checksum mismatch)")
+        _expect_eof(self.fp)
+
+
+@dataclass(frozen=True)
+class Info:
+    config: object
+    alphabet_size: int
+    blocks: int
+    original_size: int
+    compressed_size: int
+    crc32: int
+
+    @property
+    def bits_per_byte(self) -> float:
+        return 8.0 * self.compressed_size / self.original_size if self.original_size else 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.compressed_size / self.original_size if self.original_size else 0.0
+
+
+def scan(fp) -> Info:
+    """Header, block headers and trailer of a stream, without decoding (like `xz -l`)."""
+    header = read_header(fp)
+    size = header.size
+    blocks = 0
+    length = 0
+    while (block := _read_block_header(fp)) is not None:
+        n, m, _ = block
+        _skip(fp, m)
+        blocks += 1
+        length += n
+        size += _BLOCK.size + m
+    total, crc = _read_trailer(fp)
+    if total != length:
+        raise FormatError("corrupted trailer (length mismatch)")
+    _expect_eof(fp)
+    return Info(header.config, int(header.alphabet.sum()), blocks, length, size + TRAILER_SIZE, crc)
+
+
+def _skip(fp, n: int):
+    try:
+        seekable = fp.seekable()
+    except (AttributeError, OSError):
+        seekable = False
+    if not seekable:
+        _read_exact(fp, n)
+        return
+    # A seek past the end succeeds silently; the next read then reports truncation.
+    fp.seek(n, 1)

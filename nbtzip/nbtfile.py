@@ -1,0 +1,202 @@
+"""nbtzip.open(): a file object that reads or writes one .nbt stream.
+
+Memory stays constant whatever the stream's length: a reader holds one
+decoded block, a writer at most one block of pending input. A writer does not
+know in advance which bytes will come, so its stream uses all 256 symbols.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+
+from .config import DEFAULT_LEVEL
+from .container import BLOCK_SIZE, StreamDecoder, StreamEncoder, full_alphabet
+
+_READ_MODES = {"r": "rb", "rb": "rb"}
+_WRITE_MODES = {"w": "wb", "wb": "wb", "x": "xb", "xb": "xb"}
+
+
+class NbtFile(io.BufferedIOBase):
+    """A binary file object over a .nbt stream (mode "rb", "wb" or "xb").
+
+    filename: a path, or a binary file object (left open on close).
+    A reader raises FormatError where the stream is damaged; bytes it returned
+    before that passed their block's CRC. Closing a writer writes the trailer.
+    """
+
+    def __init__(self, filename, mode="rb", *, config=None):
+        super().__init__()
+        if mode not in _READ_MODES and mode not in _WRITE_MODES:
+            raise ValueError(f"invalid mode {mode!r}: use 'rb', 'wb' or 'xb'")
+        self._reading = mode in _READ_MODES
+        raw_mode = _READ_MODES.get(mode) or _WRITE_MODES[mode]
+        if isinstance(filename, (str, bytes, os.PathLike)):
+            self._fp = builtins.open(filename, raw_mode)
+            self._owns_fp = True
+        elif hasattr(filename, "read" if self._reading else "write"):
+            self._fp = filename
+            self._owns_fp = False
+        else:
+            raise TypeError("filename must be a path or a binary file object")
+        self.name = getattr(self._fp, "name", None)
+        self._position = 0
+        try:
+            if self._reading:
+                self._decoder = StreamDecoder(self._fp)
+                self._blocks = iter(self._decoder)
+                self._buffer = b""
+                self._offset = 0
+            else:
+                if config is None:
+                    from . import make_config
+
+                    config = make_config(DEFAULT_LEVEL)
+                self._encoder = StreamEncoder(self._fp, config, full_alphabet())
+                self._pending = bytearray()
+        except BaseException:
+            if self._owns_fp:
+                self._fp.close()
+            raise
+
+    # -- reading ---------------------------------------------------------
+
+    def readable(self):
+        self._check_open()
+        return self._reading
+
+    def _fill(self) -> bool:
+        """Make the buffer non-empty unless the stream has ended."""
+        while self._offset >= len(self._buffer):
+            block = next(self._blocks, None)
+            if block is None:
+                return False
+            self._buffer, self._offset = block, 0
+        return True
+
+    def read(self, size=-1):
+        self._check_mode(reading=True)
+        if size is None or size < 0:
+            parts = []
+            while self._fill():
+                parts.append(self._take(len(self._buffer)))
+            return b"".join(parts)
+        parts = []
+        while size > 0 and self._fill():
+            part = self._take(size)
+            parts.append(part)
+            size -= len(part)
+        return b"".join(parts)
+
+    def read1(self, size=-1):
+        self._check_mode(reading=True)
+        if not self._fill():
+            return b""
+        return self._take(len(self._buffer) if size is None or size < 0 else size)
+
+    def readinto(self, b):
+        data = self.read(len(memoryview(b)))
+        memoryview(b).cast("B")[: len(data)] = data
+        return len(data)
+
+    def peek(self, size=0):
+        self._check_mode(reading=True)
+        if not self._fill():
+            return b""
+        return self._buffer[self._offset :]
+
+    def _take(self, size):
+        part = self._buffer[self._offset : self._offset + size]
+        self._offset += len(part)
+        self._position += len(part)
+        return part
+
+    # -- writing ---------------------------------------------------------
+
+    def writable(self):
+        self._check_open()
+        return not self._reading
+
+    def write(self, data):
+        self._check_mode(reading=False)
+        view = memoryview(data).cast("B")
+        self._pending += view
+        whole = len(self._pending) - len(self._pending) % BLOCK_SIZE
+        for start in range(0, whole, BLOCK_SIZE):
+            self._encoder.write_block(self._pending[start : start + BLOCK_SIZE])
+        del self._pending[:whole]
+        self._position += len(view)
+        return len(view)
+
+    # -- both ------------------------------------------------------------
+
+    def seekable(self):
+        return False
+
+    def tell(self):
+        self._check_open()
+        return self._position
+
+    def fileno(self):
+        return self._fp.fileno()
+
+    def _check_open(self):
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+
+    def _check_mode(self, reading):
+        self._check_open()
+        if reading != self._reading:
+            raise io.UnsupportedOperation("not readable" if reading else "not writable")
+
+    def close(self):
+        if self.closed:
+            return
+        try:
+            if not self._reading:
+                if self._pending:
+                    self._encoder.write_block(bytes(self._pending))
+                    self._pending.clear()
+                self._encoder.finish()
+                self._fp.flush()
+        finally:
+            try:
+                if self._owns_fp:
+                    self._fp.close()
+            finally:
+                super().close()
+
+
+def open(
+    filename,
+    mode="rb",
+    level=DEFAULT_LEVEL,
+    *,
+    config=None,
+    encoding=None,
+    errors=None,
+    newline=None,
+    **options,
+):
+    """Open a .nbt stream, like lzma.open: modes "rb"/"wb"/"xb", or "rt"/"wt"/"xt".
+
+    Writing: level, config and options choose the model as in nbtzip.compress.
+    Text modes wrap the binary file in io.TextIOWrapper.
+    """
+    text = "t" in mode
+    if text and "b" in mode:
+        raise ValueError(f"invalid mode {mode!r}")
+    if not text and (encoding is not None or errors is not None or newline is not None):
+        raise ValueError("encoding, errors and newline apply to text modes only")
+    binary_mode = mode.replace("t", "")
+    if binary_mode in _WRITE_MODES:
+        from . import make_config
+
+        config = make_config(level, config=config, **options)
+    elif options or config is not None:
+        raise ValueError("model options apply to writing only: a stream carries its own")
+    binary = NbtFile(filename, binary_mode, config=config)
+    if text:
+        return io.TextIOWrapper(binary, encoding, errors, newline)
+    return binary

@@ -1,0 +1,248 @@
+"""The .nbt container: layout, bounds and integrity checks (model-independent).
+
+These tests run the stand-in Order0Codec (conftest.py) so that they prove the
+container's behaviour and nothing about any real model.
+"""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+import nbtzip
+from nbtzip import codecs, container
+from nbtzip.config import ConfigError, RNNConfig
+from nbtzip.container import BLOCK_SIZE, MAGIC, FormatError
+
+pytestmark = pytest.mark.usefixtures("order0")
+
+CONFIG = RNNConfig(hidden_size=8, seed=3)
+
+
+def _compress(data, config=CONFIG):
+    return nbtzip.compress(data, config=config)
+
+
+def _parse(blob):
+    """Walk a stream by the layout documented in container.py, independently of it."""
+    assert blob[:8] == MAGIC
+    version, config_size = struct.unpack_from("<BH", blob, 8)
+    pos = 11 + config_size
+    config_json = blob[11:pos]
+    alphabet_raw = blob[pos : pos + 32]
+    pos += 32
+    (header_crc,) = struct.unpack_from("<I", blob, pos)
+    assert header_crc == zlib.crc32(blob[:pos])
+    pos += 4
+    blocks = []
+    while True:
+        (n,) = struct.unpack_from("<I", blob, pos)
+        pos += 4
+        if n == 0:
+            break
+        m, crc = struct.unpack_from("<II", blob, pos)
+        pos += 8
+        blocks.append((n, m, crc))
+        pos += m
+    length, crc = struct.unpack_from("<QI", blob, pos)
+    assert pos + 12 == len(blob)
+    return version, config_json, alphabet_raw, blocks, length, crc
+
+
+def test_stream_follows_the_documented_layout():
+    data = bytes(range(0, 256, 3)) * 3000
+    version, config_json, alphabet_raw, blocks, length, crc = _parse(_compress(data))
+    assert version == 1
+    assert config_json == nbtzip.config.to_json(CONFIG)
+    present = [b for b in range(256) if alphabet_raw[b >> 3] >> (b & 7) & 1]
+    assert present == list(range(0, 256, 3))
+    assert [n for n, _, _ in blocks] == [BLOCK_SIZE] * (len(data) // BLOCK_SIZE) + [
+        len(data) % BLOCK_SIZE
+    ]
+    start = 0
+    for n, _, block_crc in blocks:
+        assert block_crc == zlib.crc32(data[start : start + n])
+        start += n
+    assert (length, crc) == (len(data), zlib.crc32(data))
+
+
+def test_alphabet_bitmap_round_trips():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        flags = rng.random(256) < rng.random()
+        raw = container.pack_alphabet(flags)
+        assert len(raw) == 32
+        assert (container.unpack_alphabet(raw) == flags).all()
+
+
+def test_header_round_trips_config_and_alphabet():
+    flags = container.alphabet_of(b"hello world")
+    header = container.read_header(io.BytesIO(container.encode_header(CONFIG, flags)))
+    assert header.config == CONFIG
+    assert (header.alphabet == flags).all()
+
+
+def test_empty_stream_builds_no_model(monkeypatch):
+    def refuse(config, alphabet):
+        raise AssertionError("an empty stream needs no codec")
+
+    monkeypatch.setattr(codecs, "make_codec", refuse)
+    blob = _compress(b"")
+    assert _parse(blob)[3] == []
+    assert nbtzip.decompress(blob) == b""
+
+
+@pytest.mark.parametrize("size", [1, BLOCK_SIZE - 1, BLOCK_SIZE, BLOCK_SIZE + 1, 3 * BLOCK_SIZE])
+def test_block_boundaries_round_trip(size):
+    data = np.random.default_rng(size).integers(0, 7, size, dtype=np.uint8).tobytes()
+    assert nbtzip.decompress(_compress(data)) == data
+
+
+def test_short_reads_from_a_pipe_are_not_truncation():
+    class Trickle(io.RawIOBase):
+        def __init__(self, data):
+            self.inner = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def read(self, n=-1):
+            return self.inner.read(min(n, 3) if n >= 0 else 3)
+
+    data = b"abracadabra" * 1000
+    decoder = container.StreamDecoder(Trickle(_compress(data)))
+    assert b"".join(decoder) == data
+
+
+def test_decoder_hands_out_only_blocks_that_pass_their_crc():
+    data = np.random.default_rng(2).integers(0, 4, 2 * BLOCK_SIZE, dtype=np.uint8).tobytes()
+    blob = bytearray(_compress(data))
+    *_, blocks, _, _ = _parse(bytes(blob))
+    header_size = len(blob) - sum(12 + m for _, m, _ in blocks) - 16
+    second_payload = header_size + 12 + blocks[0][1] + 12
+    blob[second_payload + 5] ^= 0x40
+    decoder = iter(container.StreamDecoder(io.BytesIO(bytes(blob))))
+    assert next(decoder) == data[:BLOCK_SIZE]
+    with pytest.raises(FormatError, match="checksum"):
+        next(decoder)
+
+
+def test_input_that_is_not_nbt_is_rejected():
+    for blob in (b"", b"hello world, not compressed", b"\x1f\x8b\x08\x00" + bytes(20)):
+        with pytest.raises(FormatError, match="not an .nbt file"):
+            nbtzip.decompress(blob)
+
+
+def test_unsupported_version_is_rejected():
+    blob = bytearray(_compress(b"abc"))
+    blob[8] = 2
+    with pytest.raises(FormatError, match="unsupported format version 2"):
+        nbtzip.decompress(bytes(blob))
+
+
+def test_changed_configuration_fails_the_header_checksum():
+    blob = _compress(b"abc")
+    changed = blob.replace(b'"hidden_size":8', b'"hidden_size":9')
+    assert changed != blob
+    with pytest.raises(FormatError, match="corrupted header"):
+        nbtzip.decompress(changed)
+
+
+def test_every_truncation_is_rejected():
+    data = b"some text to compress, " * 40
+    blob = _compress(data)
+    for cut in range(len(blob)):
+        with pytest.raises(FormatError):
+            nbtzip.decompress(blob[:cut])
+
+
+def test_trailing_data_is_rejected():
+    blob = _compress(b"abc")
+    with pytest.raises(FormatError, match="trailing data"):
+        nbtzip.decompress(blob + b"\0")
+
+
+def _block_header_offset(blob):
+    return 11 + struct.unpack_from("<H", blob, 9)[0] + 36
+
+
+@pytest.mark.parametrize(
+    "n, m", [(BLOCK_SIZE + 1, 10), (0xFFFFFFFF, 10), (3, container.max_payload(3) + 1)]
+)
+def test_lengths_beyond_the_format_bounds_are_rejected_before_reading(monkeypatch, n, m):
+    def refuse(config, alphabet):
+        raise AssertionError("no model may be built for an out-of-range block")
+
+    blob = bytearray(_compress(b"abc"))
+    monkeypatch.setattr(codecs, "make_codec", refuse)
+    struct.pack_into("<II", blob, _block_header_offset(blob), n, m)
+    with pytest.raises(FormatError, match="out of range"):
+        nbtzip.decompress(bytes(blob))
+
+
+def test_trailer_length_and_checksum_are_checked():
+    blob = _compress(b"abcabc")
+    bad_length = blob[:-12] + struct.pack("<Q", 7) + blob[-4:]
+    with pytest.raises(FormatError, match="length mismatch"):
+        nbtzip.decompress(bad_length)
+    bad_crc = blob[:-4] + struct.pack("<I", zlib.crc32(b"abcabd"))
+    with pytest.raises(FormatError, match="checksum mismatch"):
+        nbtzip.decompress(bad_crc)
+
+
+def test_data_with_an_empty_alphabet_is_rejected():
+    header = container.encode_header(CONFIG, np.zeros(256, dtype=bool))
+    blob = header + struct.pack("<III", 1, 0, zlib.crc32(b"a")) + struct.pack("<IQI", 0, 1, 0)
+    with pytest.raises(FormatError, match="empty alphabet"):
+        nbtzip.decompress(blob)
+
+
+def test_rtrl_beyond_its_size_limit_is_refused_by_both_sides():
+    big = RNNConfig(hidden_size=nbtzip.config.RTRL_MAX_HIDDEN + 1, gradient="rtrl")
+    with pytest.raises(ConfigError, match="rtrl"):
+        _compress(b"abc", config=big)
+    raw = nbtzip.config.to_json(big)
+    body = MAGIC + struct.pack("<BH", 1, len(raw)) + raw + container.pack_alphabet([True] * 256)
+    blob = body + struct.pack("<I", zlib.crc32(body)) + struct.pack("<IQI", 0, 0, 0)
+    with pytest.raises(FormatError, match="rtrl"):
+        nbtzip.decompress(blob)
+
+
+def test_encoder_refuses_bytes_outside_its_alphabet():
+    encoder = container.StreamEncoder(io.BytesIO(), CONFIG, container.alphabet_of(b"ab"))
+    encoder.write_block(b"abba")
+    with pytest.raises(ValueError, match="alphabet"):
+        encoder.write_block(b"abc")
+
+
+def test_scan_reports_sizes_without_decoding(monkeypatch):
+    data = b"0123456789" * 20000
+    blob = _compress(data)
+
+    def refuse(config, alphabet):
+        raise AssertionError("scan must not decode")
+
+    monkeypatch.setattr(codecs, "make_codec", refuse)
+
+    class Pipe(io.BytesIO):
+        def seekable(self):
+            return False
+
+    for fp in (io.BytesIO(blob), Pipe(blob)):
+        facts = container.scan(fp)
+        assert facts.config == CONFIG
+        assert facts.alphabet_size == 10
+        assert facts.blocks == 4
+        assert facts.original_size == len(data)
+        assert facts.compressed_size == len(blob)
+        assert facts.crc32 == zlib.crc32(data)
+        assert facts.bits_per_byte == pytest.approx(8 * len(blob) / len(data))
+
+
+def test_scan_rejects_a_truncated_stream():
+    blob = _compress(b"0123456789" * 100)
+    for cut in (len(blob) - 1, len(blob) - 13, 60):
+        with pytest.raises(FormatError):
+            container.scan(io.BytesIO(blob[:cut]))
