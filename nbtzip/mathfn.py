@@ -20,18 +20,55 @@ EXP_MAX = 709.0
 EXP_MIN = -745.0
 
 
-@njit(cache=True)
+# 1/k! for the series of e^r - 1; module constants, frozen into the kernels.
+_F2 = 1.0 / 2
+_F3 = 1.0 / 6
+_F4 = 1.0 / 24
+_F5 = 1.0 / 120
+_F6 = 1.0 / 720
+_F7 = 1.0 / 5040
+_F8 = 1.0 / 40320
+_F9 = 1.0 / 362880
+_F10 = 1.0 / 3628800
+_F11 = 1.0 / 39916800
+_F12 = 1.0 / 479001600
+_F13 = 1.0 / 6227020800
+_F14 = 1.0 / 87178291200
+
+# 1/(2j+1) for the series of atanh.
+_L3 = 1.0 / 3
+_L5 = 1.0 / 5
+_L7 = 1.0 / 7
+_L9 = 1.0 / 9
+_L11 = 1.0 / 11
+_L13 = 1.0 / 13
+_L15 = 1.0 / 15
+_L17 = 1.0 / 17
+_L19 = 1.0 / 19
+_L21 = 1.0 / 21
+_L23 = 1.0 / 23
+
+
+@njit(cache=True, error_model="numpy")
 def _expm1_small(r):
-    # Taylor series of e^r - 1 for |r| <= 0.35: the 16th term is < 1e-19.
-    term = r
-    total = r
-    for k in range(2, 17):
-        term = term * r / k
-        total = total + term
-    return total
+    # Taylor series of e^r - 1 for |r| <= 0.35, Horner form: the first omitted
+    # term is below 2e-19.
+    q = _F13 + r * _F14
+    q = _F12 + r * q
+    q = _F11 + r * q
+    q = _F10 + r * q
+    q = _F9 + r * q
+    q = _F8 + r * q
+    q = _F7 + r * q
+    q = _F6 + r * q
+    q = _F5 + r * q
+    q = _F4 + r * q
+    q = _F3 + r * q
+    q = _F2 + r * q
+    return r + (r * r) * q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def exp(x):
     """e**x: x = k ln2 + r with |r| <= ln2 / 2, e**r by series, then scale by 2**k."""
     if x != x:
@@ -45,7 +82,7 @@ def exp(x):
     return math.ldexp(1.0 + _expm1_small(r), int(k))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def expm1(x):
     """e**x - 1 without cancellation near 0."""
     if -0.35 <= x <= 0.35:
@@ -53,7 +90,7 @@ def expm1(x):
     return exp(x) - 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def log(x):
     """Natural log: x = m 2**e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s)."""
     if x != x or x < 0.0:
@@ -69,19 +106,26 @@ def log(x):
     s = (m - 1.0) / (m + 1.0)  # |s| <= 0.1716
     s2 = s * s
     # 2 * (s + s^3/3 + ... + s^23/23): the next term is below 1e-19 relative.
-    acc = 1.0 / 23.0
-    for j in range(21, 0, -2):
-        acc = acc * s2 + 1.0 / j
-    logm = 2.0 * s * acc
+    q = _L21 + s2 * _L23
+    q = _L19 + s2 * q
+    q = _L17 + s2 * q
+    q = _L15 + s2 * q
+    q = _L13 + s2 * q
+    q = _L11 + s2 * q
+    q = _L9 + s2 * q
+    q = _L7 + s2 * q
+    q = _L5 + s2 * q
+    q = _L3 + s2 * q
+    logm = 2.0 * s + (2.0 * s * s2) * q
     return (e * LN2_HI + logm) + e * LN2_LO
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def log2(x):
     return log(x) * INV_LN2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def tanh(x):
     """tanh x = e / (e + 2) with e = expm1(2|x|), odd extension."""
     ax = abs(x)

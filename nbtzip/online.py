@@ -46,12 +46,12 @@ Net = namedtuple(
         "fisher",
         # gradient estimates: NoBackTrack pairs, RTRL's G, the theta gradient
         "vbar",
+        "wscale",
         "wbar",
         "v_next",
         "G",
         "G_next",
         "g",
-        "gphi",
         # Kalman accumulators (kalman.py layout) and solve workspaces
         "jt00",
         "jt0k",
@@ -63,7 +63,8 @@ Net = namedtuple(
         "jp0k",
         "jpkk",
         "mp00",
-        "invdp",
+        "wsq",
+        "accd",
         "w_norm",
         "signs",
         "coef",
@@ -112,29 +113,28 @@ def new_net(config, alphabet_size):
         theta=theta, pre=pre, phi=phi,
         h=z(n), a=z(n), a_prev=z(n), h_next=z(n), a_next=z(n),
         logits=z(A), p=z(A), delta=z(A), H=z(n), fisher=z(A),
-        vbar=z(k, n), wbar=z(k, rows, n), v_next=z(n),
+        vbar=z(k, n), wscale=np.ones(k), wbar=z(k, rows, n), wsq=z(k), accd=z(2, k, n), v_next=z(n),
         G=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         G_next=z(n if g_rows else 0, g_rows, n if g_rows else 0),
-        g=sized(learns_theta, rows, n), gphi=z(n + 1, A),
+        g=sized(learns_theta, rows, n),
         jt00=sized(kalman_theta, n), jt0k=sized(kalman_theta, rows, n),
         jtkk=sized(kalman_theta, rows, n), mt00=sized(kalman_theta, n),
         invdt=sized(kalman_theta, rows, n), coupling=sized(kalman_theta, n),
         jp00=sized(kalman_phi, A), jp0k=sized(kalman_phi, n + 1, A),
         jpkk=sized(kalman_phi, n + 1, A), mp00=sized(kalman_phi, A),
-        invdp=sized(kalman_phi, n + 1, A),
         w_norm=z(n), signs=z(n), coef=z(n), acc1=z(max(n, A)), acc2=z(max(n, A)),
         rng=state, counters=np.array([1, -1], dtype=np.int64),
         ihyper=ihyper, fhyper=fhyper,
     )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def predict(net):
     """Step 1, eq. (28): fills net.p with the distribution of y(t)."""
     rnn.predict(net.phi, net.a, net.logits, net.p)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def learn(net, y):
     """Steps 2-8: learn from the symbol y(t) that occurred, then move to t + 1."""
     grad_kind = net.ihyper[0]
@@ -156,13 +156,7 @@ def learn(net, y):
     # 3. state error H = dloss/dh (eq. (11)), before phi moves
     rnn.state_error(net.phi, net.a, net.delta, net.H)
 
-    # 4. readout step: gradient (delta_z, delta_z a_i); eqs. (22)-(24) or (10)
-    for z in range(A):
-        net.gphi[0, z] = net.delta[z]
-    for i in range(n):
-        ai = net.a[i]
-        for z in range(A):
-            net.gphi[1 + i, z] = net.delta[z] * ai
+    # 4. readout step, eqs. (22)-(24) (Kalman) or (10) (Euclidean)
     if use_kalman:
         if net.ihyper[2] == FISHER_EXACT:
             for z in range(A):
@@ -170,24 +164,28 @@ def learn(net, y):
         else:
             for z in range(A):
                 net.fisher[z] = net.delta[z] * net.delta[z]
-        kalman.decay_add_readout(net.jp00, net.jp0k, net.jpkk, net.a, net.fisher, 1.0 - gamma)
-        kalman.prepare(net.jp00, net.jp0k, net.jpkk, lam_phi, net.mp00, net.invdp)
-        kalman.solve_step(net.mp00, net.jp0k, net.invdp, net.gphi, net.phi, net.acc1)
+        kalman.step_readout(
+            net.jp00, net.jp0k, net.jpkk, net.phi, net.a, net.fisher, net.delta,
+            1.0 - gamma, lam_phi, net.mp00, net.acc1,
+        )  # fmt: skip
     else:
-        sgd.step(net.phi, net.gphi, eta)
+        sgd.step_readout(net.phi, net.a, net.delta, eta)
 
     # 5-7. theta: gradient estimate, step, reduction. At t = 1 there was no
     # transition yet, so G = 0 and there is nothing to learn or reduce.
     if grad_kind != GRAD_NONE and has_prev:
         if grad_kind == GRAD_NBT:
-            nbt.gradient(net.H, net.vbar, net.wbar, True, y_prev, net.a_prev, net.pre, net.g)
+            nbt.gradient(
+                net.H, net.vbar, net.wscale, net.wbar, True, y_prev, net.a_prev, net.pre, net.g
+            )
         else:
             rtrl.gradient(net.H, net.G, net.g)
         # 6. eqs. (25)-(26) or (12)
         if use_kalman:
-            kalman.decay_add_outer(net.jt00, net.jt0k, net.jtkk, net.g, 1.0 - gamma)
-            kalman.prepare(net.jt00, net.jt0k, net.jtkk, lam_theta, net.mt00, net.invdt)
-            kalman.solve_step(net.mt00, net.jt0k, net.invdt, net.g, net.theta, net.acc1)
+            kalman.step_outer(
+                net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0 - gamma, lam_theta,
+                net.mt00, net.invdt, net.acc1, net.coupling, net.wbar, net.wsq, net.accd,
+            )  # fmt: skip
         else:
             sgd.step(net.theta, net.g, eta)
         if grad_kind == GRAD_NBT:
@@ -209,39 +207,52 @@ def learn(net, y):
     net.counters[1] = y
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _reduce(net, y_prev, use_kalman):
-    """7. Reduction (eqs. (13)-(15)) of every pair, norms from J_theta after step 6."""
+    """7. Reduction (eqs. (13)-(15)) of every pair, norms from J_theta after step 6
+    (the Kalman pass already left ||wdir_m||^2 in the updated metric in net.wsq)."""
     if use_kalman:
-        kalman.column_coupling(net.jt0k, net.invdt, net.coupling)
         nbt.w_norms_kalman(
             net.mt00, net.jt0k, net.invdt, net.coupling, y_prev, net.a_prev, net.pre, net.w_norm
         )
+        sq = net.wsq
     else:
         nbt.w_norms_euclidean(net.a_prev, net.pre, net.w_norm)
+        sq = nbt.euclidean_sq(net.wbar)
     for m in range(net.vbar.shape[0]):
-        wbar = net.wbar[m]
-        if use_kalman:
-            sq = kalman.dual_norm_sq(net.mt00, net.jt0k, net.invdt, wbar, net.acc1, net.acc2)
-        else:
-            sq = 0.0
-            for c in range(wbar.shape[0]):
-                for i in range(wbar.shape[1]):
-                    sq += wbar[c, i] * wbar[c, i]
         nbt.draw_signs(net.rng, net.signs)
+        wbar_norm = net.wscale[m] * np.sqrt(max(sq[m], 0.0))
         nbt.reduce_pair(
-            net.vbar[m], wbar, np.sqrt(max(sq, 0.0)), net.w_norm, net.signs,
+            net.vbar[m], net.wscale[m:m + 1], net.wbar[m], wbar_norm, net.w_norm, net.signs,
             y_prev, net.a_prev, net.pre, net.coef,
         )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _losses(net, symbols, out):
     for t in range(symbols.shape[0]):
         predict(net)
         y = symbols[t]
         out[t] = -mathfn.log2(net.p[y])
         learn(net, y)
+
+
+@njit(cache=True, error_model="numpy")
+def _forward_losses(net, symbols, out):
+    for t in range(symbols.shape[0]):
+        predict(net)
+        y = symbols[t]
+        out[t] = -mathfn.log2(net.p[y])
+        rnn.transition(net.theta, net.pre, net.a, y, net.h_next, net.a_next)
+        net.a[:] = net.a_next
+
+
+def forward_losses(symbols, alphabet_size, config):
+    """Per-step loss of the initial network with nothing learning: the cost floor of a step."""
+    symbols = np.ascontiguousarray(symbols, dtype=np.int64)
+    out = np.empty(symbols.shape[0])
+    _forward_losses(new_net(config, alphabet_size), symbols, out)
+    return out
 
 
 def online_losses(symbols, alphabet_size, config, net=None):

@@ -28,7 +28,7 @@ def theta_rows(alphabet_size, fan_in):
     return 1 + alphabet_size + fan_in
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def init_params(seed, hidden, alphabet_size, fan_in, sigma_w, sigma_r):
     """Sparse random network from the project PRNG, in a fixed order of draws.
 
@@ -59,7 +59,7 @@ def init_params(seed, hidden, alphabet_size, fan_in, sigma_w, sigma_r):
     return theta, pre, phi, state
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def predict(phi, a, logits, p):
     """Eq. (28): logits as axpy over the readout rows, then a softmax into p."""
     hidden = a.shape[0]
@@ -83,7 +83,7 @@ def predict(phi, a, logits, p):
         p[z] *= inv
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def transition(theta, pre, a, symbol, h_next, a_next):
     """Eq. (27): h(t+1) from a(t) and x(t) = y(t), then a(t+1) = tanh h(t+1)."""
     hidden = a.shape[0]
@@ -99,7 +99,7 @@ def transition(theta, pre, a, symbol, h_next, a_next):
         a_next[i] = mathfn.tanh(h_next[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def propagate(theta, pre, a, v, v_next):
     """dh(t+1)/dh(t) applied to v: v'_i = sum_j W_ji (1 - a_j^2) v_j (Algorithm 1, eq. (16))."""
     hidden = a.shape[0]
@@ -114,19 +114,40 @@ def propagate(theta, pre, a, v, v_next):
             v_next[i] += theta[row, i] * (1.0 - a[j] * a[j]) * v[j]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def state_error(phi, a, delta, out):
     """H_i = dloss/dh_i = (1 - a_i^2) sum_z phi_{iz} delta_z (eq. (11))."""
-    hidden = a.shape[0]
-    alphabet_size = delta.shape[0]
-    for i in range(hidden):
-        s = 0.0
-        for z in range(alphabet_size):
-            s += phi[1 + i, z] * delta[z]
-        out[i] = (1.0 - a[i] * a[i]) * s
+    for i in range(a.shape[0]):
+        out[i] = (1.0 - a[i] * a[i]) * dot(phi[1 + i], delta)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def dot(x, y):
+    """sum_k x_k y_k in a fixed order: 8 interleaved partial sums, then a fixed tree.
+
+    A plain running sum is one chain of dependent additions; eight chains keep
+    the adder busy and still give the same bits on every machine.
+    """
+    n = x.shape[0]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    k = 0
+    while k + 8 <= n:
+        s0 += x[k] * y[k]
+        s1 += x[k + 1] * y[k + 1]
+        s2 += x[k + 2] * y[k + 2]
+        s3 += x[k + 3] * y[k + 3]
+        s4 += x[k + 4] * y[k + 4]
+        s5 += x[k + 5] * y[k + 5]
+        s6 += x[k + 6] * y[k + 6]
+        s7 += x[k + 7] * y[k + 7]
+        k += 8
+    while k < n:
+        s0 += x[k] * y[k]
+        k += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@njit(cache=True, error_model="numpy")
 def add_param_jacobian(target, coef, symbol, a, pre):
     """target[:, i] += coef_i * w_i with w_i = (df_i/dtheta)^T of the transition driven by
     (a, symbol): 1 at b_i, 1 at r_{i,symbol}, a_j at W_{ji} (eq. (17)). w_i is never stored."""

@@ -22,65 +22,86 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
-def decay_add_outer(J00, J0k, Jkk, g, keep):
-    """Eq. (25) with the outer-product Fisher: J <- keep * J + QD(g g^T), per group."""
+@njit(cache=True, error_model="numpy")
+def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, inv_d, acc, coupling, dirs, dir_sq, accd):
+    """Eqs. (25)-(26) with the outer-product Fisher, one pass per group:
+
+    J <- keep * J + QD(g g^T);  params <- params - QDsolve(J + Lambda, g).
+    Leaves m00 = M00 + lam, inv_d = 1 / D_c and coupling S_u = sum_c M0c^2 / D_c
+    of the updated metric, and dir_sq[m] = ||dirs[m]||^2 in the updated metric
+    (J + Lambda)^-1: what the NoBackTrack reduction needs, computed in the same
+    pass (dirs may have zero rows; accd is scratch of shape (2, len(dirs), units)).
+    """
     rows, units = g.shape
+    ndirs = dirs.shape[0]
     for u in range(units):
         J00[u] = keep * J00[u] + g[0, u] * g[0, u]
+        m00[u] = J00[u] + lam
+        acc[u] = 0.0
+        coupling[u] = 0.0
+        for m in range(ndirs):
+            accd[0, m, u] = 0.0
+            accd[1, m, u] = 0.0
     for c in range(1, rows):
         for u in range(units):
-            J0k[c, u] = keep * J0k[c, u] + g[0, u] * g[c, u]
-            Jkk[c, u] = keep * Jkk[c, u] + g[c, u] * g[c, u]
+            g0 = g[0, u]
+            gc = g[c, u]
+            j0 = keep * J0k[c, u] + g0 * gc
+            jk = keep * Jkk[c, u] + gc * gc
+            J0k[c, u] = j0
+            Jkk[c, u] = jk
+            invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
+            inv_d[c, u] = invd
+            step = (m00[u] * gc - j0 * g0) * invd
+            acc[u] += j0 * step
+            coupling[u] += j0 * j0 * invd
+            params[c, u] -= step
+        for m in range(ndirs):
+            for u in range(units):
+                dstep = (m00[u] * dirs[m, c, u] - J0k[c, u] * dirs[m, 0, u]) * inv_d[c, u]
+                accd[0, m, u] += J0k[c, u] * dstep
+                accd[1, m, u] += dirs[m, c, u] * dstep
+    for u in range(units):
+        params[0, u] -= (g[0, u] - acc[u]) / m00[u]
+    for m in range(ndirs):
+        total = 0.0
+        for u in range(units):
+            d0 = dirs[m, 0, u]
+            total += d0 * (d0 - accd[0, m, u]) / m00[u] + accd[1, m, u]
+        dir_sq[m] = total
 
 
-@njit(cache=True)
-def decay_add_readout(J00, J0k, Jkk, x, weight, keep):
-    """Eq. (23) for the readout: J_z <- keep * J_z + weight_z * QD((1, x)(1, x)^T).
+@njit(cache=True, error_model="numpy")
+def step_readout(J00, J0k, Jkk, phi, x, weight, delta, keep, lam, m00, acc):
+    """Eqs. (23)-(24) for the readout, one pass.
 
-    All output units share the activity x = a(t); the Fisher information of
-    logit z is weight_z (p_z (1 - p_z) / ln^2 2 exact, or delta_z^2 for the
-    outer-product approximation).
+    Every output unit z sees the same activity (1, x) with x = a(t), its
+    gradient is delta_z (1, x) and its Fisher information weight_z
+    (p_z (1 - p_z) / ln^2 2 exact, or delta_z^2 for the outer product):
+    J_z <- keep * J_z + weight_z QD((1, x)(1, x)^T); phi_z <- phi_z - QDsolve(J_z + Lambda, g_z).
     """
     units = weight.shape[0]
     for u in range(units):
         J00[u] = keep * J00[u] + weight[u]
+        m00[u] = J00[u] + lam
+        acc[u] = 0.0
     for i in range(x.shape[0]):
         xi = x[i]
         xi2 = xi * xi
         c = 1 + i
         for u in range(units):
-            J0k[c, u] = keep * J0k[c, u] + weight[u] * xi
-            Jkk[c, u] = keep * Jkk[c, u] + weight[u] * xi2
-
-
-@njit(cache=True)
-def prepare(J00, J0k, Jkk, lam, m00, inv_d):
-    """Add Lambda and precompute 1 / D_c, shared by every solve of this step."""
-    rows, units = J0k.shape
+            j0 = keep * J0k[c, u] + weight[u] * xi
+            jk = keep * Jkk[c, u] + weight[u] * xi2
+            J0k[c, u] = j0
+            Jkk[c, u] = jk
+            step = delta[u] * (m00[u] * xi - j0) / (m00[u] * (jk + lam) - j0 * j0)
+            acc[u] += j0 * step
+            phi[c, u] -= step
     for u in range(units):
-        m00[u] = J00[u] + lam
-    for c in range(1, rows):
-        for u in range(units):
-            inv_d[c, u] = 1.0 / (m00[u] * (Jkk[c, u] + lam) - J0k[c, u] * J0k[c, u])
+        phi[0, u] -= (delta[u] - acc[u]) / m00[u]
 
 
-@njit(cache=True)
-def solve_step(m00, J0k, inv_d, g, params, acc):
-    """params <- params - QDsolve(g): eqs. (24) and (26)."""
-    rows, units = g.shape
-    for u in range(units):
-        acc[u] = 0.0
-    for c in range(1, rows):
-        for u in range(units):
-            step = (m00[u] * g[c, u] - J0k[c, u] * g[0, u]) * inv_d[c, u]
-            acc[u] += J0k[c, u] * step
-            params[c, u] -= step
-    for u in range(units):
-        params[0, u] -= (g[0, u] - acc[u]) / m00[u]
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dual_norm_sq(m00, J0k, inv_d, g, acc_j, acc_g):
     """g^T QDsolve(g) = ||g||^2 in the metric (J + Lambda)^-1, summed over groups."""
     rows, units = g.shape
@@ -96,17 +117,6 @@ def dual_norm_sq(m00, J0k, inv_d, g, acc_j, acc_g):
     for u in range(units):
         total += g[0, u] * (g[0, u] - acc_j[u]) / m00[u] + acc_g[u]
     return total
-
-
-@njit(cache=True)
-def column_coupling(J0k, inv_d, out):
-    """S_u = sum_c M0c^2 / D_c, the part of a solve that a sparse g cannot skip."""
-    rows, units = J0k.shape
-    for u in range(units):
-        out[u] = 0.0
-    for c in range(1, rows):
-        for u in range(units):
-            out[u] += J0k[c, u] * J0k[c, u] * inv_d[c, u]
 
 
 def dense_matrix(m00, m0k, mkk):

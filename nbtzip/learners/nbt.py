@@ -14,6 +14,12 @@ depends on it:  rho_i = sqrt(||w_i|| + EPS),
 rho_bar = sqrt((||wbar|| + EPS) / (||vbar|| + EPS)), with ||.|| Euclidean on the
 state side and, on the parameter side, Euclidean (Algorithm 1) or the Kalman
 metric (J_theta + Lambda)^-1 (Algorithm 2).
+
+wbar[m] is stored as wscale[m] * wdir[m]: the reduction divides the whole
+vector by rho_bar every step, and keeping that factor apart turns a pass over
+all of theta into one multiplication. The scale is folded back into wdir
+(a fixed rule, so the bit stream stays reproducible) when it leaves
+[2**-64, 2**64].
 """
 
 import numpy as np
@@ -23,10 +29,12 @@ from .. import rng
 from ..rnn import add_param_jacobian
 
 EPS = 1e-7
+SCALE_MIN = 2.0**-64
+SCALE_MAX = 2.0**64
 
 
-@njit(cache=True)
-def gradient(H, vbar, wbar, has_w, symbol, a_prev, pre, g):
+@njit(cache=True, error_model="numpy")
+def gradient(H, vbar, wscale, wdir, has_w, symbol, a_prev, pre, g):
     """dloss/dtheta as H G~ = (1/k) sum_m (H . vbar_m) wbar_m + sum_i H_i w_i (eq. (12))."""
     rows, hidden = g.shape
     rank = vbar.shape[0]
@@ -37,15 +45,30 @@ def gradient(H, vbar, wbar, has_w, symbol, a_prev, pre, g):
         s = 0.0
         for i in range(hidden):
             s += H[i] * vbar[m, i]
-        s = s / rank
+        s = s * wscale[m] / rank
         for c in range(rows):
             for i in range(hidden):
-                g[c, i] += s * wbar[m, c, i]
+                g[c, i] += s * wdir[m, c, i]
     if has_w:
         add_param_jacobian(g, H, symbol, a_prev, pre)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def euclidean_sq(wdir):
+    """||wdir||_2^2 per pair (the Euclidean counterpart of kalman.step_outer's dir_sq)."""
+    rank, rows, hidden = wdir.shape
+    out = np.zeros(rank)
+    for m in range(rank):
+        acc = np.zeros(hidden)
+        for c in range(rows):
+            for i in range(hidden):
+                acc[i] += wdir[m, c, i] * wdir[m, c, i]
+        for i in range(hidden):
+            out[m] += acc[i]
+    return out
+
+
+@njit(cache=True, error_model="numpy")
 def w_norms_euclidean(a_prev, pre, out):
     """||w_i||_2: two entries equal to 1 (b_i and r_{i,y}) and a_j at each incoming weight."""
     d, hidden = pre.shape
@@ -59,7 +82,7 @@ def w_norms_euclidean(a_prev, pre, out):
         out[i] = np.sqrt(out[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def w_norms_kalman(m00, J0k, inv_d, coupling, symbol, a_prev, pre, out):
     """||w_i|| in the metric (J_theta + Lambda)^-1 of unit i, touching only w_i's support.
 
@@ -83,7 +106,7 @@ def w_norms_kalman(m00, J0k, inv_d, coupling, symbol, a_prev, pre, out):
         out[i] = np.sqrt(max(delta0 + acc_w, 0.0))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def draw_signs(state, out):
     """+-1 for each unit, 64 signs per PRNG draw, bit i % 64 of draw i // 64."""
     hidden = out.shape[0]
@@ -94,23 +117,25 @@ def draw_signs(state, out):
         out[i] = 1.0 if (word >> np.uint64(i % 64)) & np.uint64(1) else -1.0
 
 
-@njit(cache=True)
-def reduce_pair(vbar, wbar, wbar_norm, w_norm, signs, symbol, a_prev, pre, coef):
-    """Eqs. (13)-(14) for one pair: vbar <- rho vbar + sum eps_i rho_i e_i,
-    wbar <- wbar / rho + sum eps_i w_i / rho_i."""
+@njit(cache=True, error_model="numpy")
+def reduce_pair(vbar, wscale, wdir, wbar_norm, w_norm, signs, symbol, a_prev, pre, coef):
+    """Eqs. (13)-(14) for pair m: vbar <- rho_bar vbar + sum eps_i rho_i e_i,
+    wbar <- wbar / rho_bar + sum eps_i w_i / rho_i, with wbar = wscale[m] * wdir."""
     hidden = vbar.shape[0]
-    rows = wbar.shape[0]
     vnorm = 0.0
     for i in range(hidden):
         vnorm += vbar[i] * vbar[i]
     vnorm = np.sqrt(vnorm)
     rho_bar = np.sqrt((wbar_norm + EPS) / (vnorm + EPS))
-    inv_rho_bar = 1.0 / rho_bar
-    for c in range(rows):
-        for i in range(hidden):
-            wbar[c, i] *= inv_rho_bar
+    scale = wscale[0] / rho_bar
+    if not (SCALE_MIN <= scale <= SCALE_MAX):
+        for c in range(wdir.shape[0]):
+            for i in range(hidden):
+                wdir[c, i] *= scale
+        scale = 1.0
+    wscale[0] = scale
     for i in range(hidden):
         rho_i = np.sqrt(w_norm[i] + EPS)
         vbar[i] = rho_bar * vbar[i] + signs[i] * rho_i
-        coef[i] = signs[i] / rho_i
-    add_param_jacobian(wbar, coef, symbol, a_prev, pre)
+        coef[i] = signs[i] / (rho_i * scale)
+    add_param_jacobian(wdir, coef, symbol, a_prev, pre)

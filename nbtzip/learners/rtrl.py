@@ -13,7 +13,7 @@ from numba import njit
 from ..rnn import add_param_jacobian
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gradient(H, G, g):
     """dloss/dtheta = H G (eq. (6))."""
     hidden, rows, units = G.shape
@@ -27,7 +27,7 @@ def gradient(H, G, g):
                 g[c, i] += hj * G[j, c, i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def advance(theta, pre, a, symbol, G, G_next, ones):
     """Eq. (4) for the transition driven by (a(t), y(t)), with the current theta."""
     hidden, rows, units = G.shape

@@ -1,0 +1,124 @@
+"""The quasi-diagonal solve is the exact inverse of the dense M~ (ALGORITHMS.md section 1)."""
+
+import numpy as np
+
+from nbtzip import rnn
+from nbtzip.learners import kalman, nbt
+
+
+class Metric:
+    """QD accumulators of `units` groups of `rows` parameters, fed through step_outer."""
+
+    def __init__(self, rows, units, lam):
+        self.lam = lam
+        self.j00, self.j0k, self.jkk = (
+            np.zeros(units),
+            np.zeros((rows, units)),
+            np.zeros((rows, units)),
+        )
+        self.m00, self.inv_d = np.zeros(units), np.zeros((rows, units))
+        self.acc, self.coupling = np.zeros(units), np.zeros(units)
+        self.dirs = np.zeros((0, rows, units))
+
+    def step(self, g, keep=0.9):
+        """Update with g, return the step QDsolve(J + lam I, g) that was taken."""
+        params = np.zeros_like(g)
+        self.dir_sq = np.zeros(len(self.dirs))
+        scratch = np.zeros((2, len(self.dirs), g.shape[1]))
+        kalman.step_outer(
+            self.j00, self.j0k, self.jkk, params, g, keep, self.lam, self.m00, self.inv_d,
+            self.acc, self.coupling, self.dirs, self.dir_sq, scratch,
+        )  # fmt: skip
+        return -params
+
+    def dense(self, u):
+        return kalman.dense_matrix(
+            self.j00[u] + self.lam, self.j0k[1:, u], self.jkk[1:, u] + self.lam
+        )
+
+
+def _random_metric(rng, rows, units):
+    metric = Metric(rows, units, rng.uniform(0.1, 3))
+    for _ in range(4):
+        metric.step(rng.normal(size=(rows, units)))
+    return metric
+
+
+def test_qd_solve_equals_dense_solve_of_m_tilde():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        rows, units = int(rng.integers(2, 9)), int(rng.integers(1, 5))
+        metric = _random_metric(rng, rows, units)
+        g = rng.normal(size=(rows, units))
+        step = metric.step(g)
+        for u in range(units):
+            expected = np.linalg.solve(metric.dense(u), g[:, u])
+            np.testing.assert_allclose(step[:, u], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_qd_solve_is_not_the_arrowhead_solve():
+    rng = np.random.default_rng(1)
+    metric = _random_metric(rng, 4, 1)
+    g = rng.normal(size=(4, 1))
+    step = metric.step(g)
+    arrow = metric.dense(0)
+    arrow[1:, 1:] = np.diag(np.diag(arrow)[1:])
+    assert not np.allclose(step[:, 0], np.linalg.solve(arrow, g[:, 0]))
+
+
+def test_readout_step_equals_dense_solve_with_its_fisher_weights():
+    rng = np.random.default_rng(4)
+    hidden, symbols, lam = 5, 3, 0.8
+    j00, j0k, jkk = (
+        np.zeros(symbols),
+        np.zeros((hidden + 1, symbols)),
+        np.zeros((hidden + 1, symbols)),
+    )
+    m00, acc = np.zeros(symbols), np.zeros(symbols)
+    for _ in range(3):
+        x, weight, delta = (
+            rng.uniform(-1, 1, hidden),
+            rng.uniform(0, 1, symbols),
+            rng.normal(size=symbols),
+        )
+        phi = np.zeros((hidden + 1, symbols))
+        kalman.step_readout(j00, j0k, jkk, phi, x, weight, delta, 0.7, lam, m00, acc)
+    for z in range(symbols):
+        g = delta[z] * np.concatenate([[1.0], x])
+        dense = kalman.dense_matrix(j00[z] + lam, j0k[1:, z], jkk[1:, z] + lam)
+        np.testing.assert_allclose(-phi[:, z], np.linalg.solve(dense, g), rtol=1e-9, atol=1e-12)
+
+
+def test_dual_norms_of_directions_equal_dense_inverse_quadratic_form():
+    """The Kalman pass also returns ||d||^2 = d^T M~^-1 d in the *updated* metric."""
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        rows, units = int(rng.integers(2, 9)), int(rng.integers(1, 5))
+        metric = _random_metric(rng, rows, units)
+        metric.dirs = rng.normal(size=(3, rows, units))
+        metric.step(rng.normal(size=(rows, units)))
+        for m, d in enumerate(metric.dirs):
+            dense = sum(d[:, u] @ np.linalg.solve(metric.dense(u), d[:, u]) for u in range(units))
+            assert abs(metric.dir_sq[m] - dense) <= 1e-9 * abs(dense)
+
+
+def test_sparse_norm_of_w_i_equals_dense_norm():
+    """NoBackTrack's rho_i uses ||w_i|| in the Kalman metric, computed on w_i's support only."""
+    rng = np.random.default_rng(3)
+    hidden, alphabet, fan_in = 6, 4, 3
+    theta, pre, _, _ = rnn.init_params(7, hidden, alphabet, fan_in, 1.0, 1.0)
+    rows = theta.shape[0]
+    metric = _random_metric(rng, rows, hidden)
+    a_prev = rng.uniform(-1, 1, hidden)
+    symbol = 2
+    norms = np.zeros(hidden)
+    nbt.w_norms_kalman(
+        metric.m00, metric.j0k, metric.inv_d, metric.coupling, symbol, a_prev, pre, norms
+    )
+    for i in range(hidden):
+        coef = np.zeros(hidden)
+        coef[i] = 1.0
+        w = np.zeros((rows, hidden))
+        rnn.add_param_jacobian(w, coef, symbol, a_prev, pre)
+        dense = w[:, i] @ np.linalg.solve(metric.dense(i), w[:, i])
+        assert abs(norms[i] - np.sqrt(dense)) <= 1e-9 * np.sqrt(dense)
