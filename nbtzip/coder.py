@@ -27,7 +27,7 @@ MAX_BYTES_PER_SYMBOL = 4
 FLUSH_BYTES = 5
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def quantize(probs, freqs):
     """Integer frequencies from float probabilities: every symbol >= 1, sum FREQ_TOTAL.
 
@@ -66,14 +66,14 @@ def quantize(probs, freqs):
     freqs[best] += FREQ_TOTAL - total
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def encoder_new():
     st = np.zeros(5, dtype=np.int64)
     st[1] = RANGE_INIT
     return st
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _shift_low(st, out, pos):
     low = st[0]
     if low < 0xFF000000 or low >= 0x100000000:
@@ -93,7 +93,7 @@ def _shift_low(st, out, pos):
     return pos
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def encode(st, out, pos, cum, freq, total):
     """Code a symbol occupying [cum, cum + freq) of `total`; returns the new write position."""
     r = st[1] // total
@@ -105,14 +105,14 @@ def encode(st, out, pos, cum, freq, total):
     return pos
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def encoder_finish(st, out, pos):
     for _ in range(5):
         pos = _shift_low(st, out, pos)
     return pos
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def decoder_new(buf, pos, end):
     """Decoder state primed with the first bytes of buf[pos:end]; returns (state, pos).
 
@@ -132,7 +132,7 @@ def decoder_new(buf, pos, end):
     return st, pos
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def decode_target(st, total):
     """The cumulative frequency the next symbol covers; call decode_consume next."""
     r = st[1] // total
@@ -140,7 +140,7 @@ def decode_target(st, total):
     return v if v < total else total - 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def decode_consume(st, buf, pos, end, cum, freq, total):
     r = st[1] // total
     st[0] -= r * cum
@@ -153,7 +153,7 @@ def decode_consume(st, buf, pos, end, cum, freq, total):
     return pos
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def find_symbol(freqs, target):
     """The symbol whose cumulative interval holds target; returns (symbol, cum)."""
     cum = 0

@@ -19,6 +19,9 @@ FISHERS = ("exact", "op")
 # on a real file, so the codec refuses it.
 RTRL_MAX_HIDDEN = 64
 
+# Kalman prior on theta for the NoBackTrack estimate (chosen by measurement).
+NBT_LAMBDA_THETA = 3000.0
+
 
 class ConfigError(ValueError):
     """A configuration value is out of range or of the wrong type."""
@@ -40,8 +43,12 @@ class RNNConfig:
     rank: int = 1
     seed: int = 1
     # Kalman: gamma_t = 1 / sqrt(t); Lambda = lambda * I (added at solve time).
-    lambda_theta: float = 3000.0
-    lambda_phi: float = 100.0
+    # None picks the measured default: lambda_phi = hidden_size (the paper's
+    # Lambda = n); lambda_theta = hidden_size for the exact RTRL gradient, and
+    # NBT_LAMBDA_THETA for NoBackTrack, whose noisy estimate needs a stronger
+    # prior (README, "Choosing the defaults").
+    lambda_theta: float | None = None
+    lambda_phi: float | None = None
     fisher: str = "exact"
     # Euclidean SGD: eta_t = sgd_c / (hidden_size * sqrt(t)).
     sgd_c: float = 10.0
@@ -52,6 +59,11 @@ class RNNConfig:
 
     def __post_init__(self):
         _check_int("hidden_size", self.hidden_size, 1, 4096)
+        if self.lambda_phi is None:
+            object.__setattr__(self, "lambda_phi", float(self.hidden_size))
+        if self.lambda_theta is None:
+            auto = self.hidden_size if self.gradient == "rtrl" else NBT_LAMBDA_THETA
+            object.__setattr__(self, "lambda_theta", float(auto))
         _check_choice("gradient", self.gradient, GRADIENTS)
         _check_choice("step", self.step, STEPS)
         _check_choice("fisher", self.fisher, FISHERS)
@@ -82,8 +94,11 @@ class CTWConfig:
         _check_int("depth", self.depth, 0, 16)
         _check_int("alpha_inv", self.alpha_inv, 1, 1024)
         _check_float("beta_clamp", self.beta_clamp, positive=True)
+        if self.beta_clamp > 64:
+            raise ConfigError("beta_clamp must be at most 64 (beta is stored as float32)")
         _check_int("table_bits", self.table_bits, 4, 30)
-        _check_int("count_limit", self.count_limit, 2, 1 << 16)
+        # >= 3 so that halving never leaves a node that looks visited once.
+        _check_int("count_limit", self.count_limit, 3, 1 << 16)
 
 
 MODELS = {"rnn": RNNConfig, "ctw": CTWConfig}

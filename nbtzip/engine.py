@@ -12,7 +12,7 @@ from numba import njit
 from . import coder, online
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _encode(net, symbols, out, freqs):
     st = coder.encoder_new()
     pos = 0
@@ -28,7 +28,7 @@ def _encode(net, symbols, out, freqs):
     return coder.encoder_finish(st, out, pos)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _decode(net, buf, count, symbols, freqs):
     end = buf.shape[0]
     st, pos = coder.decoder_new(buf, 0, end)

@@ -32,12 +32,12 @@ _U53 = np.uint64(53)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rotl(x, k):
     return (x << k) | (x >> (_U64 - k))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def seed_state(seed):
     """A fresh xoshiro256** state from a 64-bit seed (splitmix64 expansion)."""
     state = np.empty(4, dtype=np.uint64)
@@ -51,7 +51,7 @@ def seed_state(seed):
     return state
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def next_u64(state):
     s0 = state[0]
     s1 = state[1]
@@ -72,13 +72,13 @@ def next_u64(state):
     return result
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def uniform(state):
     """A double in [0, 1) with 53 random bits."""
     return float(next_u64(state) >> _U11) * _TWO_M53
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def below(state, n):
     """An integer in [0, n), n >= 1 (rejection sampling, no modulo bias)."""
     un = np.uint64(n)
@@ -89,13 +89,13 @@ def below(state, n):
             return int(x % un)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def sign(state):
     """+1.0 or -1.0 with equal probability (the top bit of one draw)."""
     return 1.0 if (next_u64(state) >> np.uint64(63)) == _U1 else -1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normal(state):
     """A standard normal draw by Marsaglia's polar method (needs only log and sqrt)."""
     while True:
