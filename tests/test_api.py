@@ -1,0 +1,304 @@
+"""The Python API through the real codecs: round trips, determinism, streaming, options."""
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import english_like
+
+import nbtzip
+from nbtzip import codecs, kernelcache
+from nbtzip.config import ConfigError, CTWConfig, RNNConfig
+from nbtzip.container import BLOCK_SIZE, FormatError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Small models: the properties below do not depend on model size.
+MODELS = {
+    "rnn": lambda: nbtzip.make_config(hidden_size=8),
+    "ctw": lambda: CTWConfig(depth=4, table_bits=16),
+}
+
+
+def _random(n, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+CASES = {
+    "empty": b"",
+    "one_byte": b"x",
+    "all_byte_values": bytes(range(256)),
+    "all_byte_values_shuffled_twice": bytes(np.random.default_rng(5).permutation(512) % 256),
+    "long_run_of_one_byte": b"a" * 100_000,
+    "english_like_text": english_like(30_000),
+    "random_bytes": _random(20_000),
+    "crosses_block_boundaries": english_like(BLOCK_SIZE + 100, seed=3),
+}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("case", CASES)
+def test_round_trip_is_byte_exact(model, case):
+    data = CASES[case]
+    blob = nbtzip.compress(data, config=MODELS[model]())
+    assert nbtzip.decompress(blob) == data
+
+
+def test_random_megabyte_grows_by_less_than_one_percent_plus_header():
+    data = _random(1 << 20, seed=1)
+    config = CTWConfig(depth=2, table_bits=16)
+    blob = nbtzip.compress(data, config=config)
+    header = len(nbtzip.compress(b"", config=config))
+    assert len(blob) <= len(data) * 1.01 + header
+    assert nbtzip.decompress(blob) == data
+
+
+def test_learning_models_compress_text():
+    data = english_like(30_000)
+    for make in MODELS.values():
+        assert len(nbtzip.compress(data, config=make())) < len(data) * 0.6
+
+
+def test_long_run_of_one_byte_costs_almost_nothing():
+    for make in MODELS.values():
+        blob = nbtzip.compress(b"z" * 200_000, config=make())
+        assert len(blob) < len(nbtzip.compress(b"", config=make())) + 100
+
+
+_FINGERPRINT = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from conftest import english_like
+import nbtzip
+data = english_like(6000, seed=11)
+for config in (nbtzip.make_config(hidden_size=12, seed=5),
+               nbtzip.make_config(hidden_size=6, algorithm="nbt", rank=2),
+               nbtzip.CTWConfig(depth=5, table_bits=14)):
+    print(hashlib.sha256(nbtzip.compress(data, config=config)).hexdigest())
+"""
+
+
+def _fingerprints(extra_env):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
+    done = subprocess.run(
+        [sys.executable, "-c", _FINGERPRINT, str(ROOT / "tests")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.split()
+
+
+def test_same_input_gives_identical_bytes_across_processes_and_cpu_targets():
+    data = english_like(6000, seed=11)
+    here = [
+        hashlib.sha256(nbtzip.compress(data, config=config)).hexdigest()
+        for config in (
+            nbtzip.make_config(hidden_size=12, seed=5),
+            nbtzip.make_config(hidden_size=6, algorithm="nbt", rank=2),
+            CTWConfig(depth=5, table_bits=14),
+        )
+    ]
+    assert _fingerprints({}) == here
+    assert _fingerprints({"NUMBA_CPU_NAME": "generic"}) == here
+
+
+def test_level_and_options_choose_the_configuration():
+    assert nbtzip.make_config() == nbtzip.config.preset(nbtzip.DEFAULT_LEVEL)
+    assert nbtzip.make_config(1).hidden_size == nbtzip.config.LEVELS[1].hidden_size
+    config = nbtzip.make_config(3, hidden_size=16, seed=9, algorithm="nbt")
+    assert (config.hidden_size, config.seed, config.gradient, config.step) == (16, 9, "nbt", "sgd")
+    assert nbtzip.make_config(algorithm="kalman").step == "kalman"
+    rtrl = nbtzip.make_config(hidden_size=8, algorithm="rtrl")
+    assert (rtrl.gradient, rtrl.step) == ("rtrl", "kalman")
+    assert nbtzip.make_config(model="ctw", depth=3) == CTWConfig(depth=3)
+    given = RNNConfig(hidden_size=5)
+    assert nbtzip.make_config(9, config=given) is given
+    assert nbtzip.make_config(config=given, seed=4) == RNNConfig(hidden_size=5, seed=4)
+
+
+def test_the_stream_carries_its_configuration():
+    config = nbtzip.make_config(hidden_size=10, seed=77, algorithm="nbt")
+    blob = nbtzip.compress(b"hello, hello, hello", config=config)
+    assert nbtzip.info(io.BytesIO(blob)).config == config
+    blob = nbtzip.compress(b"hello", 2, seed=3)
+    assert nbtzip.info(io.BytesIO(blob)).config == nbtzip.config.preset(2, seed=3)
+
+
+def test_bad_options_are_refused_before_any_work():
+    with pytest.raises(ConfigError, match="rtrl"):
+        nbtzip.compress(b"x", algorithm="rtrl")  # level 6 is above the RTRL limit
+    with pytest.raises(ConfigError, match="algorithm"):
+        nbtzip.compress(b"x", algorithm="adam")
+    with pytest.raises(ConfigError, match="level"):
+        nbtzip.compress(b"x", 10)
+    with pytest.raises(ConfigError):
+        nbtzip.compress(b"x", hidden_size=0)
+    with pytest.raises(TypeError):
+        nbtzip.compress(b"x", config="rnn")
+
+
+def test_open_streams_writes_and_reads_across_blocks(tmp_path):
+    config = MODELS["ctw"]()
+    chunks = [english_like(n, seed=n) for n in (10, BLOCK_SIZE - 3, 1, 2 * BLOCK_SIZE + 7, 0)]
+    path = tmp_path / "stream.nbt"
+    with nbtzip.open(path, "wb", config=config) as f:
+        for chunk in chunks:
+            assert f.write(chunk) == len(chunk)
+    data = b"".join(chunks)
+    facts = nbtzip.info(path)
+    assert facts.alphabet_size == 256  # a writer cannot know its bytes in advance
+    assert facts.original_size == len(data)
+    assert nbtzip.decompress(path.read_bytes()) == data
+    with nbtzip.open(path) as f:
+        assert f.read(5) == data[:5]
+        assert f.read1(BLOCK_SIZE) == data[5:BLOCK_SIZE]
+        buf = bytearray(100)
+        assert f.readinto(buf) == 100 and bytes(buf) == data[BLOCK_SIZE : BLOCK_SIZE + 100]
+        assert f.read() == data[BLOCK_SIZE + 100 :]
+        assert f.read() == b""
+        assert f.tell() == len(data)
+
+
+def test_open_text_mode_and_file_objects():
+    buffer = io.BytesIO()
+    with nbtzip.open(buffer, "wt", hidden_size=8, encoding="utf-8") as f:
+        f.write("première ligne\nsecond line\n")
+    assert not buffer.closed  # a caller's file object stays open
+    with nbtzip.open(io.BytesIO(buffer.getvalue()), "rt", encoding="utf-8") as f:
+        assert f.readlines() == ["première ligne\n", "second line\n"]
+
+
+def test_open_reader_raises_format_error_on_damage():
+    blob = bytearray(nbtzip.compress(english_like(3000), config=MODELS["rnn"]()))
+    blob[-30] ^= 1
+    with nbtzip.open(io.BytesIO(bytes(blob))) as f, pytest.raises(FormatError):
+        f.read()
+    with pytest.raises(FormatError, match="not an .nbt file"):
+        nbtzip.open(io.BytesIO(b"plain text"))
+
+
+def test_compress_file_scans_a_regular_file_and_streams_a_pipe(tmp_path):
+    data = english_like(3 * BLOCK_SIZE + 11, seed=4)
+    src = tmp_path / "in.txt"
+    src.write_bytes(data)
+    config = MODELS["ctw"]()
+    seen = []
+    result = nbtzip.compress_file(
+        src, tmp_path / "in.txt.nbt", config=config, progress=lambda d, t: seen.append((d, t))
+    )
+    assert seen[-1] == (len(data), len(data))
+    assert (result.input_size, result.output_size) == (
+        len(data),
+        (tmp_path / "in.txt.nbt").stat().st_size,
+    )
+    assert nbtzip.info(tmp_path / "in.txt.nbt").alphabet_size == len(set(data))
+
+    class Pipe(io.BytesIO):
+        def seekable(self):
+            return False
+
+    piped = io.BytesIO()
+    nbtzip.compress_file(Pipe(data), piped, config=config)
+    assert nbtzip.info(io.BytesIO(piped.getvalue())).alphabet_size == 256
+
+    out = tmp_path / "out.txt"
+    result = nbtzip.decompress_file(tmp_path / "in.txt.nbt", out)
+    assert out.read_bytes() == data and result.output_size == len(data)
+    assert nbtzip.decompress(piped.getvalue()) == data
+
+
+def test_file_functions_refuse_to_overwrite_unless_asked(tmp_path):
+    src = tmp_path / "a"
+    src.write_bytes(b"abc")
+    dst = tmp_path / "a.nbt"
+    dst.write_bytes(b"precious")
+    with pytest.raises(FileExistsError):
+        nbtzip.compress_file(src, dst, config=MODELS["ctw"]())
+    assert dst.read_bytes() == b"precious"
+    nbtzip.compress_file(src, dst, config=MODELS["ctw"](), overwrite=True)
+    assert nbtzip.decompress(dst.read_bytes()) == b"abc"
+
+
+def test_a_failure_mid_stream_leaves_no_output(tmp_path, monkeypatch):
+    src = tmp_path / "big"
+    src.write_bytes(english_like(3 * BLOCK_SIZE))
+    real = codecs.make_codec
+
+    class Failing:
+        def __init__(self, config, alphabet):
+            self.inner = real(config, alphabet)
+            self.blocks = 0
+
+        def encode_block(self, data):
+            self.blocks += 1
+            if self.blocks == 2:
+                raise KeyboardInterrupt
+            return self.inner.encode_block(data)
+
+    monkeypatch.setattr(codecs, "make_codec", Failing)
+    with pytest.raises(KeyboardInterrupt):
+        nbtzip.compress_file(src, tmp_path / "big.nbt", config=MODELS["ctw"]())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big"]
+
+
+def test_damaged_input_to_decompress_file_leaves_no_output(tmp_path):
+    blob = bytearray(nbtzip.compress(english_like(2 * BLOCK_SIZE), config=MODELS["ctw"]()))
+    blob[-20] ^= 0x10
+    (tmp_path / "x.nbt").write_bytes(bytes(blob))
+    with pytest.raises(FormatError):
+        nbtzip.decompress_file(tmp_path / "x.nbt", tmp_path / "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.nbt"]
+
+
+def test_numba_cache_moves_to_the_user_cache_when_the_package_is_read_only(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    assert kernelcache.configure(env, writable=True) is None
+    assert "NUMBA_CACHE_DIR" not in env
+    assert kernelcache.configure(env, writable=False) == str(tmp_path / "nbtzip" / "numba")
+    assert env["NUMBA_CACHE_DIR"] == str(tmp_path / "nbtzip" / "numba")
+    mine = {"NUMBA_CACHE_DIR": "/somewhere/else"}
+    assert kernelcache.configure(mine, writable=False) == "/somewhere/else"
+
+
+def test_kernel_cache_detection_follows_numba_cache_dir(tmp_path):
+    nbtzip.compress(b"warm up", config=MODELS["ctw"]())
+    env = dict(os.environ)
+    if not env.get("NUMBA_CACHE_DIR"):
+        assert kernelcache.kernels_cached("ctw", env)
+    assert not kernelcache.kernels_cached("ctw", {"NUMBA_CACHE_DIR": str(tmp_path)})
+    assert kernelcache.kernel_module(RNNConfig()) == "engine"
+    assert kernelcache.kernel_module(CTWConfig()) == "ctw"
+
+
+_READ_ONLY_INSTALL = """
+import sys, tempfile
+real = tempfile.TemporaryFile
+
+def deny_package_dirs(*args, dir=None, **kwargs):
+    # What a read-only install looks like to numba's and nbtzip's probes
+    # (root ignores permission bits, so the probe is refused here instead).
+    if dir is not None and str(dir).startswith(sys.argv[1]):
+        raise PermissionError(13, "Permission denied", str(dir))
+    return real(*args, dir=dir, **kwargs)
+
+tempfile.TemporaryFile = deny_package_dirs
+sys.path.insert(0, sys.argv[1] + "/tests")
+import nbtzip, nbtzip.codecs, conftest
+nbtzip.codecs.make_codec = conftest.Order0Codec
+assert nbtzip.decompress(nbtzip.compress(b"cache me")) == b"cache me"
+"""
+
+
+def test_read_only_install_still_caches_kernels(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("NUMBA_CACHE_DIR", None)
+    subprocess.run([sys.executable, "-c", _READ_ONLY_INSTALL, str(ROOT)], env=env, check=True)
+    cached = list((tmp_path / "nbtzip" / "numba").rglob("*.nbi"))
+    assert {p.name.split(".")[0] for p in cached} >= {"coder", "conftest"}
