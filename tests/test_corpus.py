@@ -218,3 +218,14 @@ def test_markov_entropy_rate_matches_the_stationary_law_of_the_chain():
     assert pi.sum() == pytest.approx(1.0)
     rate = float(np.sum(pi * -(table * np.log2(table)).sum(axis=1)))
     assert MANIFEST["markov.txt"]["entropy_rate"] == pytest.approx(rate, abs=1e-6)
+
+
+def test_local_corpus_builds_real_text_without_a_download(tmp_path):
+    manifest = mc.build_local(tmp_path)
+    assert set(manifest["files"]) == {"english.txt", "code.py"}
+    for name, entry in manifest["files"].items():
+        data = (tmp_path / name).read_bytes()
+        assert 10_000 < len(data) == entry["bytes"] <= mc.LOCAL_SIZE
+        assert entry["entropy_rate"] is None
+        data.decode("utf-8")  # cut on a character boundary
+    assert b"def " in (tmp_path / "code.py").read_bytes()
