@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Speed and bits per character of each learner on one text, measured in one run.
+
+    python3 scripts/bench_learners.py [--hidden 100] [--chars 100000] [--file PATH] [--json]
+
+Rows: forward (prediction only, nothing learns), readout (theta frozen, phi by
+Kalman), nbt (Algorithm 1: NoBackTrack + Euclidean SGD), kalman (Algorithm 2:
+NoBackTrack + quasi-diagonal Kalman, the default) and rtrl (exact gradient +
+Kalman, on a shorter slice, beside readout on that same slice). Kernels are
+compiled before timing; each row is the best of --repeat runs.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from nbtzip import online  # noqa: E402
+from nbtzip.config import RNNConfig  # noqa: E402
+from nbtzip.engine import Alphabet  # noqa: E402
+
+
+def default_file():
+    root = os.path.dirname(HERE)
+    for candidate in ("corpus/local/english.txt", "corpus/music.txt"):
+        path = os.path.join(root, candidate)
+        if os.path.exists(path):
+            return path
+    raise SystemExit("no default text: pass --file (or run scripts/make_corpus.py --local)")
+
+
+def measure(run, symbols, size, config, repeat):
+    run(symbols[:64], size, config)  # compile outside the timing
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        losses = run(symbols, size, config)
+        best = min(best, time.perf_counter() - start)
+    return {
+        "bytes_per_s": len(symbols) / best,
+        "bpc": float(np.mean(losses)),
+        "chars": len(symbols),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=100)
+    parser.add_argument("--chars", type=int, default=100_000)
+    parser.add_argument("--rtrl-chars", type=int, default=2_000)
+    parser.add_argument("--file", default=None)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    path = args.file or default_file()
+    with open(path, "rb") as fp:
+        data = fp.read(args.chars)
+    alphabet = Alphabet.of(data)
+    symbols = alphabet.symbols(data)
+    size = alphabet.size
+    n = args.hidden
+
+    def cfg(**kw):
+        return RNNConfig(hidden_size=n, **kw)
+
+    rows = {
+        "forward": measure(online.forward_losses, symbols, size, cfg(), args.repeat),
+        "readout": measure(online.online_losses, symbols, size, cfg(gradient="none"), args.repeat),
+        "nbt": measure(online.online_losses, symbols, size, cfg(step="sgd"), args.repeat),
+        "kalman": measure(online.online_losses, symbols, size, cfg(), args.repeat),
+        "rtrl": measure(
+            online.online_losses, symbols[: args.rtrl_chars], size, cfg(gradient="rtrl"), 1
+        ),
+    }
+    short = symbols[: args.rtrl_chars]
+    same_slice = {
+        name: measure(online.online_losses, short, size, cfg(**kw), 1)["bpc"]
+        for name, kw in (("readout", {"gradient": "none"}), ("kalman", {}))
+    }
+    if args.json:
+        print(
+            json.dumps(
+                {k: {"bytes_per_s": v["bytes_per_s"], "bpc": v["bpc"]} for k, v in rows.items()}
+            )
+        )
+        return
+    print(f"file {os.path.basename(path)}, {len(symbols)} chars, alphabet {size}, hidden {n}")
+    print(f"{'learner':10s} {'chars':>8s} {'bytes/s':>10s} {'us/byte':>8s} {'bpc':>7s}")
+    for name, row in rows.items():
+        us = 1e6 / row["bytes_per_s"]
+        print(
+            f"{name:10s} {row['chars']:8d} {row['bytes_per_s']:10.0f} {us:8.1f} {row['bpc']:7.3f}"
+        )
+    per_byte = {k: 1.0 / v["bytes_per_s"] for k, v in rows.items()}
+    print(
+        f"time per byte: kalman / forward = {per_byte['kalman'] / per_byte['forward']:.1f}x, "
+        f"rtrl / kalman = {per_byte['rtrl'] / per_byte['kalman']:.1f}x"
+    )
+    gain_kalman = rows["readout"]["bpc"] - rows["kalman"]["bpc"]
+    short_kalman = same_slice["readout"] - same_slice["kalman"]
+    short_rtrl = same_slice["readout"] - rows["rtrl"]["bpc"]
+    print(
+        f"bpc gain over readout (theta frozen): kalman {gain_kalman:+.3f} on {len(symbols)} chars"
+    )
+    print(f"  on the first {len(short)} chars: kalman {short_kalman:+.3f}, rtrl {short_rtrl:+.3f}")
+    print(f"kalman bpc below nbt bpc: {rows['kalman']['bpc'] < rows['nbt']['bpc']}")
+
+
+if __name__ == "__main__":
+    main()
