@@ -97,8 +97,9 @@ class CTWConfig:
         if self.beta_clamp > 64:
             raise ConfigError("beta_clamp must be at most 64 (beta is stored as float32)")
         _check_int("table_bits", self.table_bits, 4, 30)
-        # >= 3 so that halving never leaves a node that looks visited once.
-        _check_int("count_limit", self.count_limit, 3, 1 << 16)
+        # >= 3 so that halving never leaves a node that looks visited once;
+        # <= 255 because the node table stores counts in one byte each.
+        _check_int("count_limit", self.count_limit, 3, 255)
 
 
 MODELS = {"rnn": RNNConfig, "ctw": CTWConfig}
