@@ -1,0 +1,73 @@
+"""Write the golden .nbt files under tests/golden/, each beside its original.
+
+    python3 scripts/make_golden.py          # writes the files that are missing
+    python3 scripts/make_golden.py --force  # rewrites all of them
+
+tests/test_golden.py decodes these files forever: once a format version is
+released its golden files must never need regenerating. If they do, the
+coded stream changed, and files made by earlier versions no longer decode:
+bump container.VERSION instead (and keep a decoder for the old one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from conftest import english_like  # noqa: E402
+
+import nbtzip  # noqa: E402
+
+
+def _text(n, seed):
+    # Mostly English-like ASCII, with some UTF-8 and control bytes so the
+    # alphabet map is not just printable characters.
+    body = english_like(n, seed=seed)
+    return body + "\n\tdéjà vu — naïve façade\r\n".encode() + bytes([0, 1, 127, 255])
+
+
+def entries():
+    """(name, original bytes, configuration)."""
+    return [
+        # Two blocks, so the model state carried across blocks is pinned too.
+        ("rnn-kalman-h12.txt", _text(66_000, seed=101), nbtzip.make_config(hidden_size=12)),
+        (
+            "rnn-sgd-h8-rank2.txt",
+            _text(3_000, seed=102),
+            nbtzip.make_config(hidden_size=8, rank=2, algorithm="nbt", seed=7),
+        ),
+        (
+            "rnn-rtrl-h6.txt",
+            _text(2_000, seed=103),
+            nbtzip.make_config(hidden_size=6, algorithm="rtrl"),
+        ),
+        ("ctw-default.txt", _text(20_000, seed=104), nbtzip.CTWConfig()),
+        ("empty", b"", nbtzip.make_config()),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rewrite existing golden files")
+    args = parser.parse_args()
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    for name, data, config in entries():
+        original, packed = GOLDEN / name, GOLDEN / (name + ".nbt")
+        if packed.exists() and not args.force:
+            print(f"{packed.relative_to(ROOT)}: exists, kept")
+            continue
+        blob = nbtzip.compress(data, config=config)
+        if nbtzip.decompress(blob) != data:
+            raise SystemExit(f"{name}: round trip failed, nothing written")
+        original.write_bytes(data)
+        packed.write_bytes(blob)
+        print(f"{packed.relative_to(ROOT)}: {len(data)} -> {len(blob)} bytes")
+
+
+if __name__ == "__main__":
+    main()
