@@ -57,7 +57,6 @@ Net = namedtuple(
         "jt0k",
         "jtkk",
         "mt00",
-        "invdt",
         "coupling",
         "jp00",
         "jp0k",
@@ -119,7 +118,7 @@ def new_net(config, alphabet_size):
         g=sized(learns_theta, rows, n),
         jt00=sized(kalman_theta, n), jt0k=sized(kalman_theta, rows, n),
         jtkk=sized(kalman_theta, rows, n), mt00=sized(kalman_theta, n),
-        invdt=sized(kalman_theta, rows, n), coupling=sized(kalman_theta, n),
+        coupling=sized(kalman_theta, n),
         jp00=sized(kalman_phi, A), jp0k=sized(kalman_phi, n + 1, A),
         jpkk=sized(kalman_phi, n + 1, A), mp00=sized(kalman_phi, A),
         w_norm=z(n), signs=z(n), coef=z(n), acc1=z(max(n, A)), acc2=z(max(n, A)),
@@ -184,7 +183,7 @@ def learn(net, y):
         if use_kalman:
             kalman.step_outer(
                 net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0 - gamma, lam_theta,
-                net.mt00, net.invdt, net.acc1, net.coupling, net.wbar, net.wsq, net.accd,
+                net.mt00, net.acc1, net.coupling, net.wbar, net.wsq, net.accd,
             )  # fmt: skip
         else:
             sgd.step(net.theta, net.g, eta)
@@ -213,8 +212,9 @@ def _reduce(net, y_prev, use_kalman):
     (the Kalman pass already left ||wdir_m||^2 in the updated metric in net.wsq)."""
     if use_kalman:
         nbt.w_norms_kalman(
-            net.mt00, net.jt0k, net.invdt, net.coupling, y_prev, net.a_prev, net.pre, net.w_norm
-        )
+            net.mt00, net.jt0k, net.jtkk, net.fhyper[0], net.coupling, y_prev, net.a_prev,
+            net.pre, net.w_norm,
+        )  # fmt: skip
         sq = net.wsq
     else:
         nbt.w_norms_euclidean(net.a_prev, net.pre, net.w_norm)

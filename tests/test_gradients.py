@@ -72,10 +72,11 @@ def _nbt_estimate(theta, pre, symbols, seed, metric, sign_source):
                 nbt.w_norms_euclidean(a_prev, pre, w_norm)
                 wnorm = wscale[0] * np.sqrt(np.sum(wbar * wbar))
             else:
-                m00, j0k, inv_d, coupling = metric
-                nbt.w_norms_kalman(m00, j0k, inv_d, coupling, y_prev, a_prev, pre, w_norm)
+                m00, j0k, jkk, lam, coupling = metric
+                nbt.w_norms_kalman(m00, j0k, jkk, lam, coupling, y_prev, a_prev, pre, w_norm)
                 acc = np.zeros(HIDDEN), np.zeros(HIDDEN)
-                wnorm = wscale[0] * np.sqrt(kalman.dual_norm_sq(m00, j0k, inv_d, wbar, *acc))
+                sq = kalman.dual_norm_sq(m00, j0k, jkk, lam, wbar, *acc)
+                wnorm = wscale[0] * np.sqrt(sq)
             sign_source(state, signs)
             nbt.reduce_pair(vbar, wscale, wbar, wnorm, w_norm, signs, y_prev, a_prev, pre, coef)
         rnn.propagate(theta, pre, a, vbar, v_next)  # transition, eqs. (16)-(17)
@@ -96,15 +97,15 @@ def _kalman_metric(theta):
     r = np.random.default_rng(9)
     rows = theta.shape[0]
     j00, j0k, jkk = np.zeros(HIDDEN), np.zeros((rows, HIDDEN)), np.zeros((rows, HIDDEN))
-    m00, inv_d, coupling = np.zeros(HIDDEN), np.zeros((rows, HIDDEN)), np.zeros(HIDDEN)
+    m00, coupling = np.zeros(HIDDEN), np.zeros(HIDDEN)
     for _ in range(4):
         g = r.normal(size=(rows, HIDDEN))
         dirs = np.zeros((0, rows, HIDDEN))
         kalman.step_outer(
-            j00, j0k, jkk, np.zeros_like(g), g, 0.8, 0.5, m00, inv_d, np.zeros(HIDDEN), coupling,
+            j00, j0k, jkk, np.zeros_like(g), g, 0.8, 0.5, m00, np.zeros(HIDDEN), coupling,
             dirs, np.zeros(0), np.zeros((2, 0, HIDDEN)),
         )  # fmt: skip
-    return m00, j0k, inv_d, coupling
+    return m00, j0k, jkk, 0.5, coupling
 
 
 def _biased_signs(state, out):

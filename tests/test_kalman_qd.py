@@ -16,7 +16,7 @@ class Metric:
             np.zeros((rows, units)),
             np.zeros((rows, units)),
         )
-        self.m00, self.inv_d = np.zeros(units), np.zeros((rows, units))
+        self.m00 = np.zeros(units)
         self.acc, self.coupling = np.zeros(units), np.zeros(units)
         self.dirs = np.zeros((0, rows, units))
 
@@ -26,7 +26,7 @@ class Metric:
         self.dir_sq = np.zeros(len(self.dirs))
         scratch = np.zeros((2, len(self.dirs), g.shape[1]))
         kalman.step_outer(
-            self.j00, self.j0k, self.jkk, params, g, keep, self.lam, self.m00, self.inv_d,
+            self.j00, self.j0k, self.jkk, params, g, keep, self.lam, self.m00,
             self.acc, self.coupling, self.dirs, self.dir_sq, scratch,
         )  # fmt: skip
         return -params
@@ -113,7 +113,7 @@ def test_sparse_norm_of_w_i_equals_dense_norm():
     symbol = 2
     norms = np.zeros(hidden)
     nbt.w_norms_kalman(
-        metric.m00, metric.j0k, metric.inv_d, metric.coupling, symbol, a_prev, pre, norms
+        metric.m00, metric.j0k, metric.jkk, metric.lam, metric.coupling, symbol, a_prev, pre, norms
     )
     for i in range(hidden):
         coef = np.zeros(hidden)

@@ -23,14 +23,16 @@ from numba import njit
 
 
 @njit(cache=True, error_model="numpy")
-def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, inv_d, acc, coupling, dirs, dir_sq, accd):
-    """Eqs. (25)-(26) with the outer-product Fisher, one pass per group:
+def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, coupling, dirs, dir_sq, accd):
+    """Eqs. (25)-(26) with the outer-product Fisher, in one pass over the groups:
 
     J <- keep * J + QD(g g^T);  params <- params - QDsolve(J + Lambda, g).
-    Leaves m00 = M00 + lam, inv_d = 1 / D_c and coupling S_u = sum_c M0c^2 / D_c
-    of the updated metric, and dir_sq[m] = ||dirs[m]||^2 in the updated metric
-    (J + Lambda)^-1: what the NoBackTrack reduction needs, computed in the same
-    pass (dirs may have zero rows; accd is scratch of shape (2, len(dirs), units)).
+
+    Also leaves what the NoBackTrack reduction needs from the updated metric:
+    m00 = M00 + lam, coupling S_u = sum_c M0c^2 / D_c, and dir_sq[m] =
+    ||dirs[m]||^2 in (J + Lambda)^-1 (the first direction inside this pass, any
+    others in a pass of their own). dirs may have no rows; accd is scratch of
+    shape (2, len(dirs), units).
     """
     rows, units = g.shape
     ndirs = dirs.shape[0]
@@ -39,36 +41,58 @@ def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, inv_d, acc, coupling, d
         m00[u] = J00[u] + lam
         acc[u] = 0.0
         coupling[u] = 0.0
-        for m in range(ndirs):
-            accd[0, m, u] = 0.0
-            accd[1, m, u] = 0.0
-    for c in range(1, rows):
-        for u in range(units):
-            g0 = g[0, u]
-            gc = g[c, u]
-            j0 = keep * J0k[c, u] + g0 * gc
-            jk = keep * Jkk[c, u] + gc * gc
-            J0k[c, u] = j0
-            Jkk[c, u] = jk
-            invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
-            inv_d[c, u] = invd
-            step = (m00[u] * gc - j0 * g0) * invd
-            acc[u] += j0 * step
-            coupling[u] += j0 * j0 * invd
-            params[c, u] -= step
-        for m in range(ndirs):
+    if ndirs == 0:
+        for c in range(1, rows):
             for u in range(units):
-                dstep = (m00[u] * dirs[m, c, u] - J0k[c, u] * dirs[m, 0, u]) * inv_d[c, u]
-                accd[0, m, u] += J0k[c, u] * dstep
-                accd[1, m, u] += dirs[m, c, u] * dstep
+                g0 = g[0, u]
+                gc = g[c, u]
+                j0 = keep * J0k[c, u] + g0 * gc
+                jk = keep * Jkk[c, u] + gc * gc
+                J0k[c, u] = j0
+                Jkk[c, u] = jk
+                invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
+                step = (m00[u] * gc - j0 * g0) * invd
+                acc[u] += j0 * step
+                coupling[u] += j0 * j0 * invd
+                params[c, u] -= step
+    else:
+        d = dirs[0]
+        acc_j = accd[0, 0]
+        acc_d = accd[1, 0]
+        for u in range(units):
+            acc_j[u] = 0.0
+            acc_d[u] = 0.0
+        for c in range(1, rows):
+            for u in range(units):
+                g0 = g[0, u]
+                gc = g[c, u]
+                j0 = keep * J0k[c, u] + g0 * gc
+                jk = keep * Jkk[c, u] + gc * gc
+                J0k[c, u] = j0
+                Jkk[c, u] = jk
+                invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
+                step = (m00[u] * gc - j0 * g0) * invd
+                acc[u] += j0 * step
+                coupling[u] += j0 * j0 * invd
+                params[c, u] -= step
+                dc = d[c, u]
+                dstep = (m00[u] * dc - j0 * d[0, u]) * invd
+                acc_j[u] += j0 * dstep
+                acc_d[u] += dc * dstep
+        dir_sq[0] = _finish_norm(m00, d, acc_j, acc_d)
     for u in range(units):
         params[0, u] -= (g[0, u] - acc[u]) / m00[u]
-    for m in range(ndirs):
-        total = 0.0
-        for u in range(units):
-            d0 = dirs[m, 0, u]
-            total += d0 * (d0 - accd[0, m, u]) / m00[u] + accd[1, m, u]
-        dir_sq[m] = total
+    for m in range(1, ndirs):
+        dir_sq[m] = dual_norm_sq(m00, J0k, Jkk, lam, dirs[m], accd[0, m], accd[1, m])
+
+
+@njit(cache=True, error_model="numpy")
+def _finish_norm(m00, g, acc_j, acc_g):
+    """g^T Delta from the per-group sums acc_j = sum_c M0c Delta_c, acc_g = sum_c g_c Delta_c."""
+    total = 0.0
+    for u in range(m00.shape[0]):
+        total += g[0, u] * (g[0, u] - acc_j[u]) / m00[u] + acc_g[u]
+    return total
 
 
 @njit(cache=True, error_model="numpy")
@@ -102,7 +126,7 @@ def step_readout(J00, J0k, Jkk, phi, x, weight, delta, keep, lam, m00, acc):
 
 
 @njit(cache=True, error_model="numpy")
-def dual_norm_sq(m00, J0k, inv_d, g, acc_j, acc_g):
+def dual_norm_sq(m00, J0k, Jkk, lam, g, acc_j, acc_g):
     """g^T QDsolve(g) = ||g||^2 in the metric (J + Lambda)^-1, summed over groups."""
     rows, units = g.shape
     for u in range(units):
@@ -110,13 +134,11 @@ def dual_norm_sq(m00, J0k, inv_d, g, acc_j, acc_g):
         acc_g[u] = 0.0
     for c in range(1, rows):
         for u in range(units):
-            step = (m00[u] * g[c, u] - J0k[c, u] * g[0, u]) * inv_d[c, u]
+            invd = 1.0 / (m00[u] * (Jkk[c, u] + lam) - J0k[c, u] * J0k[c, u])
+            step = (m00[u] * g[c, u] - J0k[c, u] * g[0, u]) * invd
             acc_j[u] += J0k[c, u] * step
             acc_g[u] += g[c, u] * step
-    total = 0.0
-    for u in range(units):
-        total += g[0, u] * (g[0, u] - acc_j[u]) / m00[u] + acc_g[u]
-    return total
+    return _finish_norm(m00, g, acc_j, acc_g)
 
 
 def dense_matrix(m00, m0k, mkk):

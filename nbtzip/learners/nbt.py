@@ -19,7 +19,7 @@ wbar[m] is stored as wscale[m] * wdir[m]: the reduction divides the whole
 vector by rho_bar every step, and keeping that factor apart turns a pass over
 all of theta into one multiplication. The scale is folded back into wdir
 (a fixed rule, so the bit stream stays reproducible) when it leaves
-[2**-64, 2**64].
+[2**-64, 2**64], and entries below FLUSH_BELOW are then set to zero.
 """
 
 import numpy as np
@@ -31,6 +31,7 @@ from ..rnn import add_param_jacobian
 EPS = 1e-7
 SCALE_MIN = 2.0**-64
 SCALE_MAX = 2.0**64
+FLUSH_BELOW = 1e-100
 
 
 @njit(cache=True, error_model="numpy")
@@ -83,26 +84,28 @@ def w_norms_euclidean(a_prev, pre, out):
 
 
 @njit(cache=True, error_model="numpy")
-def w_norms_kalman(m00, J0k, inv_d, coupling, symbol, a_prev, pre, out):
+def w_norms_kalman(m00, J0k, Jkk, lam, coupling, symbol, a_prev, pre, out):
     """||w_i|| in the metric (J_theta + Lambda)^-1 of unit i, touching only w_i's support.
 
     With w_0 = 1 the solve's sum over all rows splits as
-    sum_c M0c Delta_c = M00 sum_{c in supp} M0c w_c / D_c - S_i, S_i from kalman.column_coupling.
+    sum_c M0c Delta_c = M00 sum_{c in supp} M0c w_c / D_c - S_i, with S_i left
+    by kalman.step_outer.
     """
     d, hidden = pre.shape
     alphabet_size = J0k.shape[0] - 1 - d
     ry = 1 + symbol
     for i in range(hidden):
-        step = (m00[i] - J0k[ry, i]) * inv_d[ry, i]
-        acc_j = m00[i] * J0k[ry, i] * inv_d[ry, i]
-        acc_w = step
+        mi = m00[i]
+        invd = 1.0 / (mi * (Jkk[ry, i] + lam) - J0k[ry, i] * J0k[ry, i])
+        acc_j = mi * J0k[ry, i] * invd
+        acc_w = (mi - J0k[ry, i]) * invd
         for k in range(d):
             c = 1 + alphabet_size + k
             wc = a_prev[pre[k, i]]
-            step = (m00[i] * wc - J0k[c, i]) * inv_d[c, i]
-            acc_j += m00[i] * J0k[c, i] * wc * inv_d[c, i]
-            acc_w += wc * step
-        delta0 = (1.0 - (acc_j - coupling[i])) / m00[i]
+            invd = 1.0 / (mi * (Jkk[c, i] + lam) - J0k[c, i] * J0k[c, i])
+            acc_j += mi * J0k[c, i] * wc * invd
+            acc_w += wc * (mi * wc - J0k[c, i]) * invd
+        delta0 = (1.0 - (acc_j - coupling[i])) / mi
         out[i] = np.sqrt(max(delta0 + acc_w, 0.0))
 
 
@@ -129,9 +132,13 @@ def reduce_pair(vbar, wscale, wdir, wbar_norm, w_norm, signs, symbol, a_prev, pr
     rho_bar = np.sqrt((wbar_norm + EPS) / (vnorm + EPS))
     scale = wscale[0] / rho_bar
     if not (SCALE_MIN <= scale <= SCALE_MAX):
+        # Entries that no recent w_i refreshed shrink by 2**-64 at every such
+        # fold; flush them to zero well before they turn subnormal (subnormal
+        # arithmetic is slow, and they no longer change any prediction).
         for c in range(wdir.shape[0]):
             for i in range(hidden):
-                wdir[c, i] *= scale
+                x = wdir[c, i] * scale
+                wdir[c, i] = x if abs(x) >= FLUSH_BELOW else 0.0
         scale = 1.0
     wscale[0] = scale
     for i in range(hidden):
