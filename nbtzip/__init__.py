@@ -183,7 +183,8 @@ def _scan_alphabet(fp):
     if start is None:
         return full_alphabet()
     present = alphabet_of(b"")
-    while chunk := fp.read(1 << 20):
+    # Block-sized reads: counting bytes takes 8 bytes of memory per input byte.
+    while chunk := fp.read(BLOCK_SIZE):
         present |= alphabet_of(chunk)
     fp.seek(start)
     return present

@@ -2,6 +2,7 @@
 
     python3 scripts/make_golden.py          # writes the files that are missing
     python3 scripts/make_golden.py --force  # rewrites all of them
+    python3 scripts/make_golden.py --force ctw-default.txt   # rewrites one
 
 tests/test_golden.py decodes these files forever: once a format version is
 released its golden files must never need regenerating. If they do, the
@@ -54,9 +55,18 @@ def entries():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="rewrite existing golden files")
+    parser.add_argument("names", nargs="*", help="only these originals (default: all)")
     args = parser.parse_args()
+    known = [name for name, _, _ in entries()]
+    unknown = set(args.names) - set(known)
+    if unknown:
+        parser.error(
+            f"unknown golden file(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}"
+        )
     GOLDEN.mkdir(parents=True, exist_ok=True)
     for name, data, config in entries():
+        if args.names and name not in args.names:
+            continue
         original, packed = GOLDEN / name, GOLDEN / (name + ".nbt")
         if packed.exists() and not args.force:
             print(f"{packed.relative_to(ROOT)}: exists, kept")
