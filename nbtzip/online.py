@@ -213,7 +213,7 @@ def _reduce(net, y_prev, use_kalman):
     if use_kalman:
         nbt.w_norms_kalman(
             net.mt00, net.jt0k, net.jtkk, net.fhyper[0], net.coupling, y_prev, net.a_prev,
-            net.pre, net.w_norm,
+            net.pre, net.w_norm, net.acc2,
         )  # fmt: skip
         sq = net.wsq
     else:

@@ -73,7 +73,9 @@ def _nbt_estimate(theta, pre, symbols, seed, metric, sign_source):
                 wnorm = wscale[0] * np.sqrt(np.sum(wbar * wbar))
             else:
                 m00, j0k, jkk, lam, coupling = metric
-                nbt.w_norms_kalman(m00, j0k, jkk, lam, coupling, y_prev, a_prev, pre, w_norm)
+                nbt.w_norms_kalman(
+                    m00, j0k, jkk, lam, coupling, y_prev, a_prev, pre, w_norm, np.zeros(HIDDEN)
+                )
                 acc = np.zeros(HIDDEN), np.zeros(HIDDEN)
                 sq = kalman.dual_norm_sq(m00, j0k, jkk, lam, wbar, *acc)
                 wnorm = wscale[0] * np.sqrt(sq)

@@ -113,7 +113,16 @@ def test_sparse_norm_of_w_i_equals_dense_norm():
     symbol = 2
     norms = np.zeros(hidden)
     nbt.w_norms_kalman(
-        metric.m00, metric.j0k, metric.jkk, metric.lam, metric.coupling, symbol, a_prev, pre, norms
+        metric.m00,
+        metric.j0k,
+        metric.jkk,
+        metric.lam,
+        metric.coupling,
+        symbol,
+        a_prev,
+        pre,
+        norms,
+        np.zeros(hidden),
     )
     for i in range(hidden):
         coef = np.zeros(hidden)

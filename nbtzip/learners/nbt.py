@@ -39,17 +39,21 @@ def gradient(H, vbar, wscale, wdir, has_w, symbol, a_prev, pre, g):
     """dloss/dtheta as H G~ = (1/k) sum_m (H . vbar_m) wbar_m + sum_i H_i w_i (eq. (12))."""
     rows, hidden = g.shape
     rank = vbar.shape[0]
-    for c in range(rows):
-        for i in range(hidden):
-            g[c, i] = 0.0
     for m in range(rank):
         s = 0.0
         for i in range(hidden):
             s += H[i] * vbar[m, i]
         s = s * wscale[m] / rank
-        for c in range(rows):
-            for i in range(hidden):
-                g[c, i] += s * wdir[m, c, i]
+        if m == 0:
+            for c in range(rows):
+                for i in range(hidden):
+                    g[c, i] = s * wdir[0, c, i]
+        else:
+            for c in range(rows):
+                for i in range(hidden):
+                    g[c, i] += s * wdir[m, c, i]
+    if rank == 0:
+        g[:] = 0.0
     if has_w:
         add_param_jacobian(g, H, symbol, a_prev, pre)
 
@@ -84,7 +88,7 @@ def w_norms_euclidean(a_prev, pre, out):
 
 
 @njit(cache=True, error_model="numpy")
-def w_norms_kalman(m00, J0k, Jkk, lam, coupling, symbol, a_prev, pre, out):
+def w_norms_kalman(m00, J0k, Jkk, lam, coupling, symbol, a_prev, pre, out, scratch):
     """||w_i|| in the metric (J_theta + Lambda)^-1 of unit i, touching only w_i's support.
 
     With w_0 = 1 the solve's sum over all rows splits as
@@ -94,19 +98,23 @@ def w_norms_kalman(m00, J0k, Jkk, lam, coupling, symbol, a_prev, pre, out):
     d, hidden = pre.shape
     alphabet_size = J0k.shape[0] - 1 - d
     ry = 1 + symbol
+    # Unit by unit in the vector lanes: acc_j in `out`, acc_w in `scratch`.
     for i in range(hidden):
         mi = m00[i]
         invd = 1.0 / (mi * (Jkk[ry, i] + lam) - J0k[ry, i] * J0k[ry, i])
-        acc_j = mi * J0k[ry, i] * invd
-        acc_w = (mi - J0k[ry, i]) * invd
-        for k in range(d):
-            c = 1 + alphabet_size + k
+        out[i] = mi * J0k[ry, i] * invd
+        scratch[i] = (mi - J0k[ry, i]) * invd
+    for k in range(d):
+        c = 1 + alphabet_size + k
+        for i in range(hidden):
+            mi = m00[i]
             wc = a_prev[pre[k, i]]
             invd = 1.0 / (mi * (Jkk[c, i] + lam) - J0k[c, i] * J0k[c, i])
-            acc_j += mi * J0k[c, i] * wc * invd
-            acc_w += wc * (mi * wc - J0k[c, i]) * invd
-        delta0 = (1.0 - (acc_j - coupling[i])) / mi
-        out[i] = np.sqrt(max(delta0 + acc_w, 0.0))
+            out[i] += mi * J0k[c, i] * wc * invd
+            scratch[i] += wc * (mi * wc - J0k[c, i]) * invd
+    for i in range(hidden):
+        delta0 = (1.0 - (out[i] - coupling[i])) / m00[i]
+        out[i] = np.sqrt(max(delta0 + scratch[i], 0.0))
 
 
 @njit(cache=True, error_model="numpy")
