@@ -2,7 +2,7 @@
 """The paper's Figure 1: learning curves of RTRL, Euclidean and Kalman NoBackTrack, CTW and gzip.
 
     python3 scripts/figure1.py [--budget 75] [--hidden 100] [--file corpus/music.txt]
-                               [--out scripts/figure1.png] [--json] [--no-rtrl-kalman]
+                               [--out scripts/figure1.png] [--json FILE] [--no-rtrl-kalman]
 
 As in the paper (section 4): a character RNN with `--hidden` units learns online
 from a ~10^5 character file; after the file's end the signal starts again from
@@ -301,7 +301,7 @@ def main(argv=None):
     parser.add_argument("--hidden", type=int, default=100)
     parser.add_argument("--file", default=os.path.join(ROOT, "corpus", "music.txt"))
     parser.add_argument("--out", default=os.path.join(HERE, "figure1.png"), help="'' = no plot")
-    parser.add_argument("--json", action="store_true", help="print the table as JSON")
+    parser.add_argument("--json", metavar="FILE", help="also write the table as JSON ('-': stdout)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
     parser.add_argument(
         "--no-rtrl-kalman", action="store_true", help="skip RTRL + Kalman (not in the paper)"
@@ -313,7 +313,8 @@ def main(argv=None):
     if not data:
         raise SystemExit("figure1: the file is empty")
     methods = [m for m in RNN_METHODS if not (args.no_rtrl_kalman and m == "rtrl-kalman")]
-    log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
+    to_stdout = args.json == "-"
+    log = (lambda msg: print(msg, file=sys.stderr)) if to_stdout else print
     rows, curves = figure1(data, args.hidden, args.budget, methods, args.clock, log=log)
     ratios = speed_ratios(rows)
     limit = known_limit(args.file)
@@ -327,8 +328,13 @@ def main(argv=None):
     if args.json:
         info = {"file": name, "chars": len(data), "alphabet": alphabet, "hidden": args.hidden}
         info |= {"budget": args.budget, "clock": args.clock, "entropy_rate": limit}
-        print(json.dumps(info | {"rows": rows, "speed_ratios": ratios}, indent=1))
-    else:
+        text = json.dumps(info | {"rows": rows, "speed_ratios": ratios}, indent=1)
+        if to_stdout:
+            print(text)
+        else:
+            with open(args.json, "w") as fp:
+                fp.write(text + "\n")
+    if not to_stdout:
         print_table(rows, ratios, header)
     if args.out:
         try:

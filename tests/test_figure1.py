@@ -77,7 +77,9 @@ def test_cycled_ctw_run_equals_ctw_over_the_repeated_file(fig1):
 def test_script_prints_a_json_table_with_every_method(fig1, tmp_path, capsys):
     path = tmp_path / "tiny.txt"
     path.write_bytes(tiny_text(200))
-    fig1.main(["--file", str(path), "--budget", "0.05", "--hidden", "4", "--out", "", "--json"])
+    fig1.main(
+        ["--file", str(path), "--budget", "0.05", "--hidden", "4", "--out", "", "--json", "-"]
+    )
     table = json.loads(capsys.readouterr().out)
     methods = [row["method"] for row in table["rows"]]
     assert methods == ["rtrl", "rtrl-kalman", "nbt-euclidean", "nbt-kalman", "ctw", "gzip"]
