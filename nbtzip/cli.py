@@ -2,12 +2,14 @@
 
 Habits follow gzip / xz: FILE -> FILE.nbt beside it, `-` or no FILE for
 standard input, inputs kept by default. Exit status 0 on success, 1 when any
-file failed (one line on stderr each), 2 on usage errors, 130 on Ctrl-C.
+file failed (one line on stderr each), 2 on usage errors, 130 on Ctrl-C and
+143 on SIGTERM (partial outputs removed in both cases).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -31,10 +33,22 @@ def _say(message: str):
     click.echo(f"nbtzip: {message}", err=True)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so that partial outputs are removed on the way out."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
+
+
 class _Group(click.Group):
     """Turns everything but usage errors into one stderr line and an exit status."""
 
     def invoke(self, ctx):
+        try:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread (an embedding program): leave it alone
+            pass
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -42,6 +56,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             _say("interrupted")
             ctx.exit(130)
+        except Terminated:
+            _say("terminated")
+            ctx.exit(143)
         except BrokenPipeError:
             # Keep Python's exit-time flush of stdout from complaining again.
             devnull = os.open(os.devnull, os.O_WRONLY)

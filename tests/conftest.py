@@ -113,8 +113,3 @@ def english_like(n: int, seed: int = 7) -> bytes:
         parts.append(sentence)
         size += len(sentence)
     return "".join(parts).encode("ascii")[:n]
-
-
-@pytest.fixture(scope="session")
-def text_sample() -> bytes:
-    return english_like(20_000)

@@ -4,9 +4,11 @@ import hashlib
 import io
 import os
 import pty
+import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -409,3 +411,25 @@ def test_progress_bar_draws_on_a_terminal_only():
     pipe = io.StringIO()
     ProgressBar("big", stream=pipe, interval=0)(2 << 20, 4 << 20)
     assert pipe.getvalue() == ""
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status):
+    src = tmp_path / "long.txt"
+    src.write_bytes(english_like(4 * 65536, seed=8))
+    before = snapshot(tmp_path)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nbtzip", "compress", "--hidden", "32", str(src)],
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    # Wait until the temporary output exists, i.e. coding has started.
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    child.send_signal(sig)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == status
+    assert len(err.decode().splitlines()) == 1
+    assert snapshot(tmp_path) == before
