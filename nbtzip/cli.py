@@ -129,13 +129,14 @@ class _Run:
         self.to_stdout = to_stdout
         self.remove, self.force, self.quiet, self.verbose = remove, force, quiet, verbose
         self.failed = False
-        self._noted = False
+        self._noted = set()
 
     def note_compile(self, config):
-        if self.quiet or self._noted:
+        module = kernelcache.kernel_module(config)
+        if self.quiet or module in self._noted:
             return
-        self._noted = True
-        if not kernelcache.kernels_cached(kernelcache.kernel_module(config)):
+        self._noted.add(module)
+        if not kernelcache.kernels_cached(module):
             _say("compiling kernels, first run only")
 
     def destination(self, path, default_name):
@@ -160,6 +161,8 @@ class _Run:
                 self._fail(f"{_label(path)}: {exc}")
             except ConfigError as exc:
                 self._fail(f"{_label(path)}: {exc}")
+            except BrokenPipeError:
+                raise  # the reader went away: nothing more to write anywhere
             except OSError as exc:
                 name = exc.filename if exc.filename is not None else _label(path)
                 self._fail(f"{name}: {exc.strerror or exc}")

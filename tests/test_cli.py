@@ -433,3 +433,20 @@ def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status):
     assert child.returncode == status
     assert len(err.decode().splitlines()) == 1
     assert snapshot(tmp_path) == before
+
+
+def test_a_reader_that_goes_away_ends_the_command_with_one_line(tmp_path):
+    src = tmp_path / "t.txt"
+    src.write_bytes(english_like(5 * 65536, seed=6))
+    assert run("compress", *CTW, src).exit_code == 0
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nbtzip", "decompress", "-c", str(tmp_path / "t.txt.nbt")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert child.stdout.read(10) == src.read_bytes()[:10]
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 1
+    assert err.splitlines() == ["nbtzip: broken pipe"]
