@@ -190,6 +190,12 @@ def test_long_input_with_small_history_ring_round_trips():
     assert back == data
 
 
+def test_single_value_alphabet_codes_no_decision():
+    data = b"z" * 5000
+    (back,), (payload,) = _round_trip(CTWConfig(table_bits=10), [data], _alphabet(data))
+    assert back == data and len(payload) <= 8  # only the coder's flush
+
+
 def test_make_codec_serves_ctw_config():
     data = b"abracadabra " * 40
     codec = make_codec(CTWConfig(table_bits=12), _alphabet(data))
