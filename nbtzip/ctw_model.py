@@ -21,13 +21,16 @@ transcendental on the coding path. All arithmetic is IEEE + - * / in a fixed
 order, so encoder and decoder compute identical probabilities.
 
 Unique-path pruning keeps memory near 11 nodes per byte of text at depth 10
-instead of ~50. A node visited exactly once (a "singleton") stands for its
-whole chain of descendants along the context it was visited in: those nodes
+(measured), rather than a node at every depth below each new context. A node
+visited exactly once (a "singleton") stands for its whole chain of descendants
+along the context it was visited in: those nodes
 would all hold the same single count and beta = 1, so they are not stored. The
 singleton remembers the stream position of that visit; when the context comes
 back, the history ring gives the older context bytes and the chain is unrolled
 one node at a time, exactly as the full tree would hold it. A fresh node stands
 for a fresh subtree (every node P_e = P_w = 1/2), so the path stops there.
+Positions are kept mod 2**32: past 4 GiB an old singleton may unroll from the
+wrong bytes, which is deterministic and costs compression only.
 
 Memory: one table of 2**table_bits nodes of 8 bytes, allocated once, seen as
 64-byte lines of 8 slots. The nodes of 2 or 3 consecutive decisions of one
@@ -57,7 +60,6 @@ LINE = 8  # nodes per 64-byte line
 # from being turned away at 60 % fill (0.2 % better on text), 4 gains little.
 PROBE_LINES = 3
 MAX_DEPTH = 16
-MAX_COUNT = 255  # counts are uint8
 GROUP_LEVELS = (0, 3, 6)  # first decision level of each line group
 
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
