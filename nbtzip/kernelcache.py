@@ -1,15 +1,22 @@
 """Where numba keeps the compiled kernels, and whether they are there yet.
 
-numba caches a kernel in the `__pycache__` beside its source when it can write
-there. A package installed read-only (system site-packages, a container image)
-would otherwise recompile every run, so `configure()` points NUMBA_CACHE_DIR at
-a user cache directory in that case. It must run before numba is imported:
-`nbtzip/__init__.py` calls it first thing. This module imports nothing heavy.
+numba's own cache checks only the timestamp of the file that holds a kernel,
+not of the modules it calls: after `online.py` is cached, a change to
+`learners/nbt.py` would go on running the old inlined code. For a compressor
+that is a silent wrong answer (files that other machines cannot decode), so
+`configure()` points NUMBA_CACHE_DIR at a directory named after a digest of
+every source file of the package: any change to any module starts a fresh
+cache. The directory lives in the user's cache (it also works when the
+package itself is installed read-only), and older digests are pruned.
+`configure()` must run before numba is imported: `nbtzip/__init__.py` calls it
+first thing. This module imports nothing heavy.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,6 +30,17 @@ def user_cache_dir(env=None) -> Path:
     return Path(base) / "nbtzip" / "numba"
 
 
+def source_digest(package_dir: Path = PACKAGE_DIR) -> str:
+    """A digest of every .py file of the package (names and contents)."""
+    h = hashlib.sha256()
+    for path in sorted(package_dir.rglob("*.py")):
+        h.update(path.relative_to(package_dir).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
 def _dir_writable(path: Path) -> bool:
     # The same test numba makes before it trusts a cache directory.
     try:
@@ -33,21 +51,35 @@ def _dir_writable(path: Path) -> bool:
     return True
 
 
-def configure(env=None, writable=None) -> str | None:
-    """Set NUMBA_CACHE_DIR when the package's own __pycache__ is not writable.
+def _prune_others(base: Path, keep: str) -> None:
+    # Caches of other source versions are dead weight once the code changed.
+    try:
+        for entry in base.iterdir():
+            if entry.is_dir() and entry.name != keep and len(entry.name) == len(keep):
+                shutil.rmtree(entry, ignore_errors=True)
+    except OSError:
+        pass
 
-    Leaves a value the user set alone. Returns the directory numba will use
-    (None: the in-tree __pycache__). `writable` overrides the probe (tests).
+
+def configure(env=None) -> str | None:
+    """Set NUMBA_CACHE_DIR to a cache for exactly this version of the sources.
+
+    Leaves a value the user set alone. Falls back to a per-user directory under
+    the system temporary directory when the user cache is not writable.
+    Returns the directory numba will use (None: numba's default).
     """
     env = os.environ if env is None else env
     if env.get("NUMBA_CACHE_DIR"):
         return env["NUMBA_CACHE_DIR"]
-    if writable is None:
-        writable = _dir_writable(PACKAGE_DIR / "__pycache__")
-    if writable:
-        return None
-    env["NUMBA_CACHE_DIR"] = str(user_cache_dir(env))
-    return env["NUMBA_CACHE_DIR"]
+    digest = source_digest()
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    fallback = Path(tempfile.gettempdir()) / f"nbtzip-numba-{uid}"
+    for base in (user_cache_dir(env), fallback):
+        if _dir_writable(base / digest):
+            _prune_others(base, digest)
+            env["NUMBA_CACHE_DIR"] = str(base / digest)
+            return env["NUMBA_CACHE_DIR"]
+    return None
 
 
 def _cache_dir_for(source: Path, env) -> Path:

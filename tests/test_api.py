@@ -3,6 +3,7 @@
 import hashlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -257,14 +258,29 @@ def test_damaged_input_to_decompress_file_leaves_no_output(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.nbt"]
 
 
-def test_numba_cache_moves_to_the_user_cache_when_the_package_is_read_only(tmp_path):
+def test_numba_cache_is_keyed_by_the_package_sources(tmp_path):
+    """A change in any module must not reuse kernels compiled from the old code."""
     env = {"XDG_CACHE_HOME": str(tmp_path)}
-    assert kernelcache.configure(env, writable=True) is None
-    assert "NUMBA_CACHE_DIR" not in env
-    assert kernelcache.configure(env, writable=False) == str(tmp_path / "nbtzip" / "numba")
-    assert env["NUMBA_CACHE_DIR"] == str(tmp_path / "nbtzip" / "numba")
+    chosen = kernelcache.configure(env)
+    digest = kernelcache.source_digest()
+    assert chosen == str(tmp_path / "nbtzip" / "numba" / digest)
+    assert env["NUMBA_CACHE_DIR"] == chosen
     mine = {"NUMBA_CACHE_DIR": "/somewhere/else"}
-    assert kernelcache.configure(mine, writable=False) == "/somewhere/else"
+    assert kernelcache.configure(mine) == "/somewhere/else"
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(kernelcache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert kernelcache.source_digest(copy) == digest
+    with open(copy / "learners" / "nbt.py", "a") as fp:
+        fp.write("\n# changed\n")
+    assert kernelcache.source_digest(copy) != digest
+
+
+def test_stale_source_caches_are_pruned(tmp_path):
+    base = tmp_path / "nbtzip" / "numba"
+    (base / ("0" * 16)).mkdir(parents=True)
+    kernelcache.configure({"XDG_CACHE_HOME": str(tmp_path)})
+    assert [p.name for p in base.iterdir()] == [kernelcache.source_digest()]
 
 
 def test_kernel_cache_detection_follows_numba_cache_dir(tmp_path):
@@ -300,5 +316,5 @@ def test_read_only_install_still_caches_kernels(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path)}
     env.pop("NUMBA_CACHE_DIR", None)
     subprocess.run([sys.executable, "-c", _READ_ONLY_INSTALL, str(ROOT)], env=env, check=True)
-    cached = list((tmp_path / "nbtzip" / "numba").rglob("*.nbi"))
+    cached = list((tmp_path / "nbtzip" / "numba" / kernelcache.source_digest()).rglob("*.nbi"))
     assert {p.name.split(".")[0] for p in cached} >= {"coder", "conftest"}
