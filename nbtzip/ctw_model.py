@@ -23,11 +23,11 @@ order, so encoder and decoder compute identical probabilities.
 Unique-path pruning keeps memory near 11 nodes per byte of text at depth 10
 (measured), rather than a node at every depth below each new context. A node
 visited exactly once (a "singleton") stands for its whole chain of descendants
-along the context it was visited in: those nodes
-would all hold the same single count and beta = 1, so they are not stored. The
-singleton remembers the stream position of that visit; when the context comes
-back, the history ring gives the older context bytes and the chain is unrolled
-one node at a time, exactly as the full tree would hold it. A fresh node stands
+along the context it was visited in: those nodes would all hold the same single
+count and beta = 1, so they are not stored. The singleton remembers the stream
+position of that visit; when the context comes back, the history ring gives the
+older context bytes and the chain is unrolled one node at a time, exactly as
+the full tree would hold it. A fresh node stands
 for a fresh subtree (every node P_e = P_w = 1/2), so the path stops there.
 Positions are kept mod 2**32: past 4 GiB an old singleton may unroll from the
 wrong bytes, which is deterministic and costs compression only.
