@@ -5,7 +5,7 @@ All integers are little-endian.
     header   magic        8   89 4E 42 54 0D 0A 1A 0A  ("\\x89NBT\\r\\n\\x1a\\n")
              version      1   1
              config size  2   L, 1 .. MAX_CONFIG_BYTES
-             config       L   config.to_json(): model, every field, PRNG seed
+             config       L   config.to_bytes(): model, every field, PRNG seed
              alphabet    32   bit (b & 7) of byte (b >> 3) set iff byte b may occur
              header CRC   4   CRC-32 of everything above
     block    length       4   n original bytes, 1 .. BLOCK_SIZE (0 ends the blocks)
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import codecs
-from .config import RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_json, to_json
+from .config import RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_bytes, to_bytes
 
 MAGIC = b"\x89NBT\r\n\x1a\n"
 VERSION = 1
@@ -102,7 +102,7 @@ def check_supported(config):
 
 def encode_header(config, alphabet) -> bytes:
     check_supported(config)
-    raw = to_json(config)
+    raw = to_bytes(config)
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError("model configuration too large for the file header")
     body = _PREFIX.pack(MAGIC, VERSION, len(raw)) + raw + pack_alphabet(alphabet)
@@ -149,7 +149,7 @@ def read_header(fp) -> Header:
     if zlib.crc32(body) != struct.unpack("<I", rest[-4:])[0]:
         raise FormatError("corrupted header (checksum mismatch)")
     try:
-        config = from_json(rest[:config_size])
+        config = from_bytes(rest[:config_size])
         check_supported(config)
     except ConfigError as exc:
         raise FormatError(f"unsupported model configuration: {exc}") from None

@@ -4,6 +4,7 @@ These tests run the stand-in Order0Codec (conftest.py) so that they prove the
 container's behaviour and nothing about any real model.
 """
 
+import dataclasses
 import io
 import struct
 import zlib
@@ -30,7 +31,7 @@ def _parse(blob):
     assert blob[:8] == MAGIC
     version, config_size = struct.unpack_from("<BH", blob, 8)
     pos = 11 + config_size
-    config_json = blob[11:pos]
+    config_raw = blob[11:pos]
     alphabet_raw = blob[pos : pos + 32]
     pos += 32
     (header_crc,) = struct.unpack_from("<I", blob, pos)
@@ -48,14 +49,14 @@ def _parse(blob):
         pos += m
     length, crc = struct.unpack_from("<QI", blob, pos)
     assert pos + 12 == len(blob)
-    return version, config_json, alphabet_raw, blocks, length, crc
+    return version, config_raw, alphabet_raw, blocks, length, crc
 
 
 def test_stream_follows_the_documented_layout():
     data = bytes(range(0, 256, 3)) * 3000
-    version, config_json, alphabet_raw, blocks, length, crc = _parse(_compress(data))
+    version, config_raw, alphabet_raw, blocks, length, crc = _parse(_compress(data))
     assert version == 1
-    assert config_json == nbtzip.config.to_json(CONFIG)
+    assert nbtzip.config.from_bytes(config_raw) == CONFIG
     present = [b for b in range(256) if alphabet_raw[b >> 3] >> (b & 7) & 1]
     assert present == list(range(0, 256, 3))
     assert [n for n, _, _ in blocks] == [BLOCK_SIZE] * (len(data) // BLOCK_SIZE) + [
@@ -144,7 +145,8 @@ def test_unsupported_version_is_rejected():
 
 def test_changed_configuration_fails_the_header_checksum():
     blob = _compress(b"abc")
-    changed = blob.replace(b'"hidden_size":8', b'"hidden_size":9')
+    raw = nbtzip.config.to_bytes(CONFIG)
+    changed = blob.replace(raw, nbtzip.config.to_bytes(dataclasses.replace(CONFIG, seed=7)))
     assert changed != blob
     with pytest.raises(FormatError, match="corrupted header"):
         nbtzip.decompress(changed)
@@ -203,7 +205,7 @@ def test_rtrl_beyond_its_size_limit_is_refused_by_both_sides():
     big = RNNConfig(hidden_size=nbtzip.config.RTRL_MAX_HIDDEN + 1, gradient="rtrl")
     with pytest.raises(ConfigError, match="rtrl"):
         _compress(b"abc", config=big)
-    raw = nbtzip.config.to_json(big)
+    raw = nbtzip.config.to_bytes(big)
     body = MAGIC + struct.pack("<BH", 1, len(raw)) + raw + container.pack_alphabet([True] * 256)
     blob = body + struct.pack("<I", zlib.crc32(body)) + struct.pack("<IQI", 0, 0, 0)
     with pytest.raises(FormatError, match="rtrl"):
@@ -246,3 +248,20 @@ def test_scan_rejects_a_truncated_stream():
     for cut in (len(blob) - 1, len(blob) - 13, 60):
         with pytest.raises(FormatError):
             container.scan(io.BytesIO(blob[:cut]))
+
+
+def test_config_header_bytes_round_trip_and_reject_damage():
+    from nbtzip.config import ConfigError, CTWConfig, RNNConfig, from_bytes, to_bytes
+
+    for config in (
+        RNNConfig(),
+        RNNConfig(hidden_size=300, gradient="rtrl", step="sgd", seed=2**62, fisher="op"),
+        CTWConfig(),
+        CTWConfig(depth=3, alpha_inv=2),
+    ):
+        raw = to_bytes(config)
+        assert from_bytes(raw) == config
+        assert len(raw) < 80
+        for bad in (raw[:-1], raw + b"\0", b"\x07" + raw[1:]):
+            with pytest.raises(ConfigError):
+                from_bytes(bad)
