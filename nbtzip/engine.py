@@ -18,7 +18,7 @@ def _encode(net, symbols, out, freqs):
     pos = 0
     for t in range(symbols.shape[0]):
         online.predict(net)
-        coder.quantize(net.p, freqs)
+        coder.quantize(net.p[: freqs.shape[0]], freqs)
         y = symbols[t]
         cum = 0
         for z in range(y):
@@ -34,7 +34,7 @@ def _decode(net, buf, count, symbols, freqs):
     st, pos = coder.decoder_new(buf, 0, end)
     for t in range(count):
         online.predict(net)
-        coder.quantize(net.p, freqs)
+        coder.quantize(net.p[: freqs.shape[0]], freqs)
         target = coder.decode_target(st, coder.FREQ_TOTAL)
         y, cum = coder.find_symbol(freqs, target)
         pos = coder.decode_consume(st, buf, pos, end, cum, freqs[y], coder.FREQ_TOTAL)

@@ -72,7 +72,8 @@ Net = namedtuple(
         # PRNG state; counters = [t, previous symbol or -1]
         "rng",
         "counters",
-        # hyperparameters: ints [gradient, step, fisher], floats [lambda_theta, lambda_phi, sgd_c]
+        # hyperparameters: ints [gradient, step, fisher, alphabet size],
+        # floats [lambda_theta, lambda_phi, sgd_c]
         "ihyper",
         "fhyper",
     ],
@@ -82,10 +83,10 @@ Net = namedtuple(
 def new_net(config, alphabet_size):
     """The initial state of a stream: sparse random theta, zero readout, h(0) = 0."""
     n = config.hidden_size
-    A = alphabet_size
     theta, pre, phi, state = rnn.init_params(
-        config.seed, n, A, config.fan_in, config.sigma_w, config.sigma_r
+        config.seed, n, alphabet_size, config.fan_in, config.sigma_w, config.sigma_r
     )
+    A = phi.shape[1]  # readout width, padded past the alphabet
     rows = theta.shape[0]
     learns_theta = config.gradient != "none"
     kalman_theta = learns_theta and config.step == "kalman"
@@ -104,6 +105,7 @@ def new_net(config, alphabet_size):
             {"nbt": GRAD_NBT, "rtrl": GRAD_RTRL, "none": GRAD_NONE}[config.gradient],
             {"kalman": STEP_KALMAN, "sgd": STEP_SGD}[config.step],
             {"exact": FISHER_EXACT, "op": FISHER_OP}[config.fisher],
+            alphabet_size,
         ],
         dtype=np.int64,
     )
@@ -130,7 +132,7 @@ def new_net(config, alphabet_size):
 @njit(cache=True, error_model="numpy")
 def predict(net):
     """Step 1, eq. (28): fills net.p with the distribution of y(t)."""
-    rnn.predict(net.phi, net.a, net.logits, net.p)
+    rnn.predict(net.phi, net.a, net.logits, net.p, net.ihyper[3])
 
 
 @njit(cache=True, error_model="numpy")
