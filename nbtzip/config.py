@@ -50,6 +50,8 @@ class RNNConfig:
     lambda_theta: float | None = None
     lambda_phi: float | None = None
     fisher: str = "exact"
+    # gamma_t = t ** -gamma_power: how fast the Kalman accumulators forget.
+    gamma_power: float = 0.5
     # Euclidean SGD: eta_t = sgd_c / (hidden_size * sqrt(t)).
     sgd_c: float = 10.0
     # Sparse random initialisation (ALGORITHMS.md section 3).
@@ -70,6 +72,9 @@ class RNNConfig:
         _check_int("rank", self.rank, 1, 64)
         _check_int("seed", self.seed, 0, 2**63 - 1)
         _check_int("fan_in", self.fan_in, 0, 4096)
+        _check_float("gamma_power", self.gamma_power, positive=True)
+        if self.gamma_power > 1.0:
+            raise ConfigError("gamma_power must be at most 1")
         for name in ("lambda_theta", "lambda_phi", "sgd_c"):
             _check_float(name, getattr(self, name), positive=True)
         for name in ("sigma_w", "sigma_r"):

@@ -73,7 +73,7 @@ Net = namedtuple(
         "rng",
         "counters",
         # hyperparameters: ints [gradient, step, fisher, alphabet size],
-        # floats [lambda_theta, lambda_phi, sgd_c]
+        # floats [lambda_theta, lambda_phi, sgd_c, gamma_power]
         "ihyper",
         "fhyper",
     ],
@@ -109,7 +109,7 @@ def new_net(config, alphabet_size):
         ],
         dtype=np.int64,
     )
-    fhyper = np.array([config.lambda_theta, config.lambda_phi, config.sgd_c])
+    fhyper = np.array([config.lambda_theta, config.lambda_phi, config.sgd_c, config.gamma_power])
     return Net(
         theta=theta, pre=pre, phi=phi,
         h=z(n), a=z(n), a_prev=z(n), h_next=z(n), a_next=z(n),
@@ -147,7 +147,7 @@ def learn(net, y):
     A = net.p.shape[0]
     lam_theta = net.fhyper[0]
     lam_phi = net.fhyper[1]
-    gamma = 1.0 / np.sqrt(float(t))
+    gamma = _decay(float(t), net.fhyper[3])
     eta = net.fhyper[2] / (n * np.sqrt(float(t)))
 
     # 2. output error, loss in bits: delta_z = (p_z - [z = y]) / ln 2
@@ -206,6 +206,20 @@ def learn(net, y):
     net.h[:] = net.h_next
     net.counters[0] = t + 1
     net.counters[1] = y
+
+
+@njit(cache=True, error_model="numpy")
+def _decay(t, power):
+    """gamma_t = t ** -power, the forgetting rate of the Kalman accumulators.
+
+    sqrt for the paper's 1/2 (correctly rounded, so exact everywhere); the
+    project's exp and log otherwise, never the platform's pow.
+    """
+    if power == 0.5:
+        return 1.0 / np.sqrt(t)
+    if power == 1.0:
+        return 1.0 / t
+    return mathfn.exp(-power * mathfn.log(t))
 
 
 @njit(cache=True, error_model="numpy")
