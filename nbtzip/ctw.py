@@ -217,6 +217,7 @@ class CTWModel:
         self.meta = np.zeros(2, dtype=np.int64)  # [symbols coded, nodes in use]
         line_bits = config.table_bits - (LINE.bit_length() - 1)  # log2 of the line count
         self.ip = np.zeros(6, dtype=np.int64)
+        self._out = coder.OutputBuffer()
         self.ip[P_DEPTH] = config.depth
         self.ip[P_NBITS] = nbits
         self.ip[P_ALPHA_INV] = config.alpha_inv
@@ -241,8 +242,8 @@ class CTWModel:
         self._check(symbols)
         if symbols.size == 0:
             return b""
-        out = np.empty(
-            symbols.size * self.nbits * coder.MAX_BYTES_PER_SYMBOL + coder.FLUSH_BYTES, np.uint8
+        out = self._out.get(
+            symbols.size * self.nbits * coder.MAX_BYTES_PER_SYMBOL + coder.FLUSH_BYTES
         )
         n = encode_symbols(*self._args(), symbols, out)
         return out[:n].tobytes()

@@ -76,6 +76,7 @@ class RNNCodec:
         self.alphabet = alphabet if isinstance(alphabet, Alphabet) else Alphabet(alphabet)
         self._net = None
         self._freqs = np.zeros(max(self.alphabet.size, 1), dtype=np.int64)
+        self._out = coder.OutputBuffer()
 
     def _state(self):
         if self._net is None:
@@ -86,9 +87,7 @@ class RNNCodec:
         if not data:
             return b""
         symbols = self.alphabet.symbols(data)
-        out = np.empty(
-            symbols.size * coder.MAX_BYTES_PER_SYMBOL + coder.FLUSH_BYTES, dtype=np.uint8
-        )
+        out = self._out.get(symbols.size * coder.MAX_BYTES_PER_SYMBOL + coder.FLUSH_BYTES)
         size = _encode(self._state(), symbols, out, self._freqs)
         return out[:size].tobytes()
 
