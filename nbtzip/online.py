@@ -63,7 +63,7 @@ Net = namedtuple(
         "jpkk",
         "mp00",
         "wsq",
-        "accd",
+        "scratch",
         "w_norm",
         "signs",
         "coef",
@@ -114,7 +114,7 @@ def new_net(config, alphabet_size):
         theta=theta, pre=pre, phi=phi,
         h=z(n), a=z(n), a_prev=z(n), h_next=z(n), a_next=z(n),
         logits=z(A), p=z(A), delta=z(A), H=z(n), fisher=z(A),
-        vbar=z(k, n), wscale=np.ones(k), wbar=z(k, rows, n), wsq=z(k), accd=z(2, k, n), v_next=z(n),
+        vbar=z(k, n), wscale=np.ones(k), wbar=z(k, rows, n), wsq=z(k), scratch=z(2, n), v_next=z(n),
         G=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         G_next=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         g=sized(learns_theta, rows, n),
@@ -185,7 +185,7 @@ def learn(net, y):
         if use_kalman:
             kalman.step_outer(
                 net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0 - gamma, lam_theta,
-                net.mt00, net.acc1, net.coupling, net.wbar, net.wsq, net.accd,
+                net.mt00, net.acc1, net.coupling, net.wbar, net.wsq, net.scratch,
             )  # fmt: skip
         else:
             sgd.step(net.theta, net.g, eta)

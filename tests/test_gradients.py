@@ -105,7 +105,7 @@ def _kalman_metric(theta):
         dirs = np.zeros((0, rows, HIDDEN))
         kalman.step_outer(
             j00, j0k, jkk, np.zeros_like(g), g, 0.8, 0.5, m00, np.zeros(HIDDEN), coupling,
-            dirs, np.zeros(0), np.zeros((2, 0, HIDDEN)),
+            dirs, np.zeros(0), np.zeros((2, HIDDEN)),
         )  # fmt: skip
     return m00, j0k, jkk, 0.5, coupling
 

@@ -24,7 +24,7 @@ class Metric:
         """Update with g, return the step QDsolve(J + lam I, g) that was taken."""
         params = np.zeros_like(g)
         self.dir_sq = np.zeros(len(self.dirs))
-        scratch = np.zeros((2, len(self.dirs), g.shape[1]))
+        scratch = np.zeros((2, g.shape[1]))
         kalman.step_outer(
             self.j00, self.j0k, self.jkk, params, g, keep, self.lam, self.m00,
             self.acc, self.coupling, self.dirs, self.dir_sq, scratch,

@@ -23,7 +23,7 @@ from numba import njit
 
 
 @njit(cache=True, error_model="numpy")
-def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, coupling, dirs, dir_sq, accd):
+def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, coupling, dirs, dir_sq, scratch):
     """Eqs. (25)-(26) with the outer-product Fisher, in one pass over the groups:
 
     J <- keep * J + QD(g g^T);  params <- params - QDsolve(J + Lambda, g).
@@ -31,59 +31,45 @@ def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, coupling, dirs, di
     Also leaves what the NoBackTrack reduction needs from the updated metric:
     m00 = M00 + lam, coupling S_u = sum_c M0c^2 / D_c, and dir_sq[m] =
     ||dirs[m]||^2 in (J + Lambda)^-1 (the first direction inside this pass, any
-    others in a pass of their own). dirs may have no rows; accd is scratch of
-    shape (2, len(dirs), units).
+    others in a pass of their own). dirs may have no rows (the pass then
+    measures g itself and throws the number away, which keeps one loop body);
+    scratch has shape (2, units).
     """
     rows, units = g.shape
     ndirs = dirs.shape[0]
+    d = dirs[0] if ndirs > 0 else g
+    acc_j = scratch[0]
+    acc_d = scratch[1]
     for u in range(units):
         J00[u] = keep * J00[u] + g[0, u] * g[0, u]
         m00[u] = J00[u] + lam
         acc[u] = 0.0
         coupling[u] = 0.0
-    if ndirs == 0:
-        for c in range(1, rows):
-            for u in range(units):
-                g0 = g[0, u]
-                gc = g[c, u]
-                j0 = keep * J0k[c, u] + g0 * gc
-                jk = keep * Jkk[c, u] + gc * gc
-                J0k[c, u] = j0
-                Jkk[c, u] = jk
-                invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
-                step = (m00[u] * gc - j0 * g0) * invd
-                acc[u] += j0 * step
-                coupling[u] += j0 * j0 * invd
-                params[c, u] -= step
-    else:
-        d = dirs[0]
-        acc_j = accd[0, 0]
-        acc_d = accd[1, 0]
+        acc_j[u] = 0.0
+        acc_d[u] = 0.0
+    for c in range(1, rows):
         for u in range(units):
-            acc_j[u] = 0.0
-            acc_d[u] = 0.0
-        for c in range(1, rows):
-            for u in range(units):
-                g0 = g[0, u]
-                gc = g[c, u]
-                j0 = keep * J0k[c, u] + g0 * gc
-                jk = keep * Jkk[c, u] + gc * gc
-                J0k[c, u] = j0
-                Jkk[c, u] = jk
-                invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
-                step = (m00[u] * gc - j0 * g0) * invd
-                acc[u] += j0 * step
-                coupling[u] += j0 * j0 * invd
-                params[c, u] -= step
-                dc = d[c, u]
-                dstep = (m00[u] * dc - j0 * d[0, u]) * invd
-                acc_j[u] += j0 * dstep
-                acc_d[u] += dc * dstep
-        dir_sq[0] = _finish_norm(m00, d, acc_j, acc_d)
+            g0 = g[0, u]
+            gc = g[c, u]
+            j0 = keep * J0k[c, u] + g0 * gc
+            jk = keep * Jkk[c, u] + gc * gc
+            J0k[c, u] = j0
+            Jkk[c, u] = jk
+            invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
+            step = (m00[u] * gc - j0 * g0) * invd
+            acc[u] += j0 * step
+            coupling[u] += j0 * j0 * invd
+            params[c, u] -= step
+            dc = d[c, u]
+            dstep = (m00[u] * dc - j0 * d[0, u]) * invd
+            acc_j[u] += j0 * dstep
+            acc_d[u] += dc * dstep
     for u in range(units):
         params[0, u] -= (g[0, u] - acc[u]) / m00[u]
+    if ndirs > 0:
+        dir_sq[0] = _finish_norm(m00, d, acc_j, acc_d)
     for m in range(1, ndirs):
-        dir_sq[m] = dual_norm_sq(m00, J0k, Jkk, lam, dirs[m], accd[0, m], accd[1, m])
+        dir_sq[m] = dual_norm_sq(m00, J0k, Jkk, lam, dirs[m], acc_j, acc_d)
 
 
 @njit(cache=True, error_model="numpy")
