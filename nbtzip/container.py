@@ -9,14 +9,19 @@ All integers are little-endian.
              alphabet    32   bit (b & 7) of byte (b >> 3) set iff byte b may occur
              header CRC   4   CRC-32 of everything above
     block    length       4   n original bytes, 1 .. BLOCK_SIZE (0 ends the blocks)
-    (repeat) payload size 4   m, at most max_payload(n)
+    (repeat) payload size 4   m, at most max_payload(n); bit 31 set: a stored block
              block CRC    4   CRC-32 of the block's original bytes
-             payload      m   one flushed range-coder stream
+             payload      m   one flushed range-coder stream, or for a stored block
+                              the n original bytes (m = n), which the model then
+                              learns from exactly as if it had coded them
     trailer  end          4   0
              length       8   total original length
              CRC          4   CRC-32 of all original bytes
 
 The model state carries from block to block, so blocks decode in order only.
+A block whose coded form would not be smaller than itself (incompressible
+data, a model that has not learned yet) is stored as it is, so no input grows
+by more than the block and stream headers.
 Every length is checked against what the format allows before anything is
 allocated, and every block is checked against its CRC before its bytes are
 handed out: a decoder returns the original bytes or raises FormatError.
@@ -43,6 +48,7 @@ ALPHABET_BYTES = 32
 PAYLOAD_BYTES_PER_BYTE = 16
 PAYLOAD_SLACK = 64
 
+STORED = 1 << 31  # flag in a block's payload size: the bytes are stored as they are
 _PREFIX = struct.Struct("<8sBH")
 _BLOCK = struct.Struct("<III")
 _END = struct.Struct("<I")
@@ -158,14 +164,16 @@ def read_header(fp) -> Header:
 
 
 def _read_block_header(fp):
-    """(n, m, crc) of the next block, or None at the trailer; bounds checked."""
+    """(n, m, crc, stored) of the next block, or None at the trailer; bounds checked."""
     (n,) = _END.unpack(_read_exact(fp, _END.size))
     if n == 0:
         return None
     m, crc = struct.unpack("<II", _read_exact(fp, 8))
-    if n > BLOCK_SIZE or m > max_payload(n):
+    stored = bool(m & STORED)
+    m &= ~STORED
+    if n > BLOCK_SIZE or m > max_payload(n) or (stored and m != n):
         raise FormatError("corrupted block header (length out of range)")
-    return n, m, crc
+    return n, m, crc, stored
 
 
 def _read_trailer(fp):
@@ -207,12 +215,15 @@ class StreamEncoder:
             # file): refuse rather than write a stream that cannot decode.
             raise ValueError("input holds a byte outside the stream's alphabet")
         payload = self._codec.encode_block(data)
-        if len(payload) > max_payload(n):
-            # Never write what the decoder would refuse.
-            raise RuntimeError("codec payload exceeds the format's bound")
         crc = zlib.crc32(data)
-        self._write(_BLOCK.pack(n, len(payload), crc))
-        self._write(payload)
+        if len(payload) >= n:
+            # Coding would not save anything: store the bytes. The model has
+            # learned from them already; the decoder makes it absorb them too.
+            self._write(_BLOCK.pack(n, n | STORED, crc))
+            self._write(data)
+        else:
+            self._write(_BLOCK.pack(n, len(payload), crc))
+            self._write(payload)
         self.length += n
         self.crc = zlib.crc32(data, self.crc)
 
@@ -242,14 +253,22 @@ class StreamDecoder:
             block = _read_block_header(self.fp)
             if block is None:
                 break
-            n, m, crc = block
+            n, m, crc, stored = block
             if not self.header.alphabet.any():
                 raise FormatError("corrupted header (data but an empty alphabet)")
             payload = _read_exact(self.fp, m)
             self.consumed += _BLOCK.size + m
             if codec is None:
                 codec = codecs.make_codec(self.header.config, self.header.alphabet)
-            data = codec.decode_block(payload, n)
+            if stored:
+                data = payload
+                if zlib.crc32(data) != crc:
+                    raise FormatError("corrupted data (checksum mismatch)")
+                if (alphabet_of(data) & ~self.header.alphabet).any():
+                    raise FormatError("corrupted data (byte outside the alphabet)")
+                codec.absorb_block(data)
+            else:
+                data = codec.decode_block(payload, n)
             if len(data) != n or zlib.crc32(data) != crc:
                 raise FormatError("corrupted data (checksum mismatch)")
             self.length += n
@@ -289,7 +308,7 @@ def scan(fp) -> Info:
     blocks = 0
     length = 0
     while (block := _read_block_header(fp)) is not None:
-        n, m, _ = block
+        n, m, _, _ = block
         _skip(fp, m)
         blocks += 1
         length += n

@@ -275,6 +275,10 @@ class CTWCodec:
     def decode_block(self, payload: bytes, n: int) -> bytes:
         return self.model.decode(payload, n).tobytes()
 
+    def absorb_block(self, data: bytes) -> None:
+        """Learn from data exactly as encode_block would, coding nothing."""
+        self.model.code_lengths(np.frombuffer(data, dtype=np.uint8))
+
 
 def code_lengths(data: bytes, config: CTWConfig, alphabet=None) -> np.ndarray:
     """Ideal code length in bits of each byte of data (alphabet: the bytes present)."""

@@ -91,6 +91,13 @@ class RNNCodec:
         size = _encode(self._state(), symbols, out, self._freqs)
         return out[:size].tobytes()
 
+    def absorb_block(self, data):
+        """Advance the model over data exactly as encode_block did, coding nothing."""
+        if data:
+            online.online_losses(
+                self.alphabet.symbols(data), self.alphabet.size, None, self._state()
+            )
+
     def decode_block(self, payload, n):
         if n == 0:
             return b""

@@ -8,11 +8,14 @@ the container logic do not depend on, or wait for, the real models.
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from numba import njit
 
 from nbtzip import coder
+from nbtzip.container import STORED
 
 _STEP = 24  # count added per occurrence; halving keeps the total <= 2**16
 
@@ -74,6 +77,10 @@ class Order0Codec:
         end = _order0_encode(symbols, self.counts, out)
         return out[:end].tobytes()
 
+    def absorb_block(self, data: bytes) -> None:
+        for s in self.symbol_of[np.frombuffer(data, dtype=np.uint8)]:
+            _order0_update(self.counts, s)
+
     def decode_block(self, payload: bytes, n: int) -> bytes:
         symbols = np.zeros(n, dtype=np.int64)
         _order0_decode(np.frombuffer(payload, dtype=np.uint8), n, self.counts, symbols)
@@ -113,3 +120,14 @@ def english_like(n: int, seed: int = 7) -> bytes:
         parts.append(sentence)
         size += len(sentence)
     return "".join(parts).encode("ascii")[:n]
+
+
+def raw_block_fields(blob):
+    """(n, raw payload-size field, crc) per block, flag bit included."""
+    pos = 11 + struct.unpack_from("<H", blob, 9)[0] + 32 + 4
+    out = []
+    while (n := struct.unpack_from("<I", blob, pos)[0]) != 0:
+        field, crc = struct.unpack_from("<II", blob, pos + 4)
+        out.append((n, field, crc))
+        pos += 12 + (field & ~STORED)
+    return out

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import english_like
+from conftest import english_like, raw_block_fields
 
 import nbtzip
-from nbtzip import codecs, kernelcache
+from nbtzip import codecs, container, kernelcache
 from nbtzip.config import ConfigError, CTWConfig, RNNConfig
 from nbtzip.container import BLOCK_SIZE, FormatError
 
@@ -74,7 +74,7 @@ def test_long_run_of_one_byte_costs_almost_nothing():
 _FINGERPRINT = """
 import hashlib, sys
 sys.path.insert(0, sys.argv[1])
-from conftest import english_like
+from conftest import english_like, raw_block_fields
 import nbtzip
 data = english_like(6000, seed=11)
 for config in (nbtzip.make_config(hidden_size=12, seed=5),
@@ -318,3 +318,33 @@ def test_read_only_install_still_caches_kernels(tmp_path):
     subprocess.run([sys.executable, "-c", _READ_ONLY_INSTALL, str(ROOT)], env=env, check=True)
     cached = list((tmp_path / "nbtzip" / "numba" / kernelcache.source_digest()).rglob("*.nbi"))
     assert {p.name.split(".")[0] for p in cached} >= {"coder", "conftest"}
+
+
+@pytest.mark.parametrize("model", ["rnn", "ctw"])
+def test_incompressible_blocks_are_stored_and_the_model_stays_in_step(model):
+    """Random bytes never grow by more than the block headers, and a coded block
+    after a stored one still decodes: the decoder's model learned the stored bytes."""
+    config = RNNConfig(hidden_size=8) if model == "rnn" else CTWConfig(table_bits=20)
+    noise = np.random.default_rng(3).integers(0, 256, BLOCK_SIZE, dtype=np.uint8).tobytes()
+    tail = np.random.default_rng(4).integers(0, 256, 999, dtype=np.uint8).tobytes()
+    text = (b"stored blocks keep the model in step. " * 2000)[:BLOCK_SIZE]
+    blob = nbtzip.compress(noise + text + tail, config=config)
+    fields = [field for _, field, _ in raw_block_fields(blob)]
+    assert [bool(f & container.STORED) for f in fields] == [True, False, True]
+    coded = fields[1]
+    assert coded < BLOCK_SIZE // 4
+    assert nbtzip.decompress(blob) == noise + text + tail
+    overhead = len(blob) - len(noise) - len(tail) - coded
+    assert overhead < 200
+
+
+@pytest.mark.parametrize("model", ["rnn", "ctw"])
+def test_absorbing_a_block_leaves_the_model_as_coding_it_does(model):
+    config = RNNConfig(hidden_size=8) if model == "rnn" else CTWConfig(table_bits=16)
+    first, second = b"absorb me, then code the rest. " * 40, b"the rest, coded. " * 60
+    flags = container.alphabet_of(first + second)
+    coded = nbtzip.codecs.make_codec(config, flags)
+    absorbed = nbtzip.codecs.make_codec(config, flags)
+    coded.encode_block(first)
+    absorbed.absorb_block(first)
+    assert coded.encode_block(second) == absorbed.encode_block(second)

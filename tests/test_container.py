@@ -11,10 +11,11 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import raw_block_fields
 
 import nbtzip
 from nbtzip import codecs, container
-from nbtzip.config import ConfigError, RNNConfig
+from nbtzip.config import ConfigError, CTWConfig, RNNConfig
 from nbtzip.container import BLOCK_SIZE, MAGIC, FormatError
 
 pytestmark = pytest.mark.usefixtures("order0")
@@ -45,6 +46,7 @@ def _parse(blob):
             break
         m, crc = struct.unpack_from("<II", blob, pos)
         pos += 8
+        m &= ~container.STORED
         blocks.append((n, m, crc))
         pos += m
     length, crc = struct.unpack_from("<QI", blob, pos)
@@ -251,7 +253,7 @@ def test_scan_rejects_a_truncated_stream():
 
 
 def test_config_header_bytes_round_trip_and_reject_damage():
-    from nbtzip.config import ConfigError, CTWConfig, RNNConfig, from_bytes, to_bytes
+    from nbtzip.config import ConfigError, RNNConfig, from_bytes, to_bytes
 
     for config in (
         RNNConfig(),
@@ -265,3 +267,15 @@ def test_config_header_bytes_round_trip_and_reject_damage():
         for bad in (raw[:-1], raw + b"\0", b"\x07" + raw[1:]):
             with pytest.raises(ConfigError):
                 from_bytes(bad)
+
+
+def test_stored_block_with_a_wrong_length_is_rejected():
+    blob = bytearray(nbtzip.compress(b"\xff", config=CONFIG))  # 1 byte: always stored
+    (n, field, _), pos = (
+        raw_block_fields(bytes(blob))[0],
+        11 + struct.unpack_from("<H", blob, 9)[0] + 36,
+    )
+    assert field & container.STORED
+    struct.pack_into("<I", blob, pos + 4, (n + 1) | container.STORED)
+    with pytest.raises(FormatError):
+        nbtzip.decompress(bytes(blob))
