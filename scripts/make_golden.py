@@ -13,6 +13,7 @@ bump container.VERSION instead (and keep a decoder for the old one).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
@@ -32,6 +33,12 @@ def _text(n, seed):
     return body + "\n\tdéjà vu — naïve façade\r\n".encode() + bytes([0, 1, 127, 255])
 
 
+def _noise(n):
+    # Deterministic incompressible bytes (SHA-256 in counter mode).
+    out = b"".join(hashlib.sha256(i.to_bytes(8, "little")).digest() for i in range(n // 32 + 1))
+    return out[:n]
+
+
 def entries():
     """(name, original bytes, configuration)."""
     return [
@@ -48,6 +55,13 @@ def entries():
             nbtzip.make_config(hidden_size=6, algorithm="rtrl"),
         ),
         ("ctw-default.txt", _text(20_000, seed=104), nbtzip.CTWConfig()),
+        # A stored block (incompressible) then a coded one: pins the stored
+        # layout and the decoder's model absorbing the stored bytes.
+        (
+            "rnn-stored-h8.bin",
+            _noise(65_536) + _text(2_000, seed=105),
+            nbtzip.make_config(hidden_size=8),
+        ),
         ("empty", b"", nbtzip.make_config()),
     ]
 
