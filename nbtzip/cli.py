@@ -194,6 +194,21 @@ def _label(path):
     return "(stdin)" if path == STDIO else path
 
 
+def _transfer(run, path, target, work):
+    """work(source, destination, progress bar) for one input, standard streams for "-"."""
+    src = _stdin() if path == STDIO else path
+    dst = _stdout() if target is None else target
+    bar = ProgressBar(_label(path)) if not run.quiet else None
+    try:
+        result = work(src, dst, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    if target is None:
+        _stdout().flush()
+    return result
+
+
 def _stdin():
     # The binary layer under the text stream (click.get_binary_stream is
     # deprecated in click 8.5); click's test runner provides one too.
@@ -271,18 +286,12 @@ def compress(files, output, to_stdout, keep, remove, force, quiet, verbose, leve
         if target is None and _stdout().isatty() and not run.force:
             raise FileError("compressed data not written to a terminal (use -f to force)")
         run.note_compile(config)
-        src = _stdin() if path == STDIO else path
-        dst = _stdout() if target is None else target
-        bar = ProgressBar(_label(path)) if not run.quiet else None
-        try:
-            result = nbtzip.compress_file(
+        result = _transfer(
+            run, path, target,
+            lambda src, dst, bar: nbtzip.compress_file(
                 src, dst, config=config, overwrite=run.force, progress=bar
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        if target is None:
-            _stdout().flush()
+            ),
+        )  # fmt: skip
         run.report(path, "compressed", result, result.input_size, result.output_size)
         run.finish(path, target)
 
@@ -312,18 +321,12 @@ def decompress(files, output, to_stdout, keep, remove, force, quiet, verbose):
         else:
             default = None
         target = run.destination(path, default)
-        src = _stdin() if path == STDIO else path
-        dst = _stdout() if target is None else target
-        bar = ProgressBar(_label(path)) if not run.quiet else None
-        try:
-            result = nbtzip.decompress_file(
+        result = _transfer(
+            run, path, target,
+            lambda src, dst, bar: nbtzip.decompress_file(
                 src, dst, overwrite=run.force, progress=bar, on_config=run.note_compile
-            )
-        finally:
-            if bar is not None:
-                bar.close()
-        if target is None:
-            _stdout().flush()
+            ),
+        )  # fmt: skip
         run.report(path, "decompressed", result, result.output_size, result.input_size)
         run.finish(path, target)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -78,8 +79,18 @@ def configure(env=None) -> str | None:
         if _dir_writable(base / digest):
             _prune_others(base, digest)
             env["NUMBA_CACHE_DIR"] = str(base / digest)
+            _tell_numba(env)
             return env["NUMBA_CACHE_DIR"]
     return None
+
+
+def _tell_numba(env) -> None:
+    # numba reads its settings when it is first imported. A program (or a test
+    # suite) that imported numba before nbtzip would otherwise keep caching in
+    # __pycache__, where a stale kernel can outlive a change to a module it calls.
+    numba_config = sys.modules.get("numba.core.config")
+    if numba_config is not None and env is os.environ:
+        numba_config.reload_config()
 
 
 def _cache_dir_for(source: Path, env) -> Path:

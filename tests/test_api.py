@@ -348,3 +348,16 @@ def test_absorbing_a_block_leaves_the_model_as_coding_it_does(model):
     coded.encode_block(first)
     absorbed.absorb_block(first)
     assert coded.encode_block(second) == absorbed.encode_block(second)
+
+
+def test_kernels_cache_by_source_digest_even_when_numba_was_imported_first(tmp_path):
+    code = (
+        "import numba, nbtzip\n"
+        "config = nbtzip.CTWConfig(depth=2)\n"
+        "nbtzip.decompress(nbtzip.compress(b'numba came first', config=config))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("NUMBA_CACHE_DIR", None)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    digest_dir = tmp_path / "nbtzip" / "numba" / kernelcache.source_digest()
+    assert list(digest_dir.rglob("ctw*.nbi"))
