@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import codecs
-from .config import RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_bytes, to_bytes
+from .config import LEVELS, RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_bytes, to_bytes
 
 MAGIC = b"\x89NBT\r\n\x1a\n"
 VERSION = 1
@@ -99,9 +99,10 @@ def check_supported(config):
     """
     if isinstance(config, RNNConfig) and config.gradient == "rtrl":
         if config.hidden_size > RTRL_MAX_HIDDEN:
+            fits = max(n for n, lv in LEVELS.items() if lv.hidden_size <= RTRL_MAX_HIDDEN)
             raise ConfigError(
                 f"rtrl costs hidden^2 x parameters per byte: hidden size {config.hidden_size} "
-                f"is above its limit of {RTRL_MAX_HIDDEN} (use a level <= 5 or a smaller "
+                f"is above its limit of {RTRL_MAX_HIDDEN} (use a level <= {fits} or a smaller "
                 "hidden size)"
             )
 
