@@ -361,3 +361,27 @@ def test_kernels_cache_by_source_digest_even_when_numba_was_imported_first(tmp_p
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
     digest_dir = tmp_path / "nbtzip" / "numba" / kernelcache.source_digest()
     assert list(digest_dir.rglob("ctw*.nbi"))
+
+
+CORPUS = sorted((ROOT / "corpus").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
+def test_corpus_texts_round_trip(path):
+    data = path.read_bytes()
+    for config in (nbtzip.make_config(1), CTWConfig(table_bits=20)):
+        blob = nbtzip.compress(data, config=config)
+        assert len(blob) < len(data)
+        assert nbtzip.decompress(blob) == data
+
+
+def test_corpus_file_round_trips_through_the_command_line(tmp_path):
+    original = (ROOT / "corpus" / "music.txt").read_bytes()
+    src = tmp_path / "music.txt"
+    src.write_bytes(original)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "nbtzip"]
+    subprocess.run([*cmd, "compress", "-q", "-1", "--rm", str(src)], env=env, check=True)
+    assert not src.exists()
+    subprocess.run([*cmd, "decompress", "-q", str(src) + ".nbt"], env=env, check=True)
+    assert src.read_bytes() == original
