@@ -57,13 +57,11 @@ Net = namedtuple(
         "jt0k",
         "jtkk",
         "mt00",
-        "coupling",
         "jp00",
         "jp0k",
         "jpkk",
         "mp00",
         "wsq",
-        "scratch",
         "w_norm",
         "signs",
         "coef",
@@ -114,13 +112,12 @@ def new_net(config, alphabet_size):
         theta=theta, pre=pre, phi=phi,
         h=z(n), a=z(n), a_prev=z(n), h_next=z(n), a_next=z(n),
         logits=z(A), p=z(A), delta=z(A), H=z(n), fisher=z(A),
-        vbar=z(k, n), wscale=np.ones(k), wbar=z(k, rows, n), wsq=z(k), scratch=z(2, n), v_next=z(n),
+        vbar=z(k, n), wscale=np.ones(k), wbar=z(k, rows, n), wsq=z(k), v_next=z(n),
         G=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         G_next=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         g=sized(learns_theta, rows, n),
         jt00=sized(kalman_theta, n), jt0k=sized(kalman_theta, rows, n),
         jtkk=sized(kalman_theta, rows, n), mt00=sized(kalman_theta, n),
-        coupling=sized(kalman_theta, n),
         jp00=sized(kalman_phi, A), jp0k=sized(kalman_phi, n + 1, A),
         jpkk=sized(kalman_phi, n + 1, A), mp00=sized(kalman_phi, A),
         w_norm=z(n), signs=z(n), coef=z(n), acc1=z(max(n, A)), acc2=z(max(n, A)),
@@ -185,7 +182,7 @@ def learn(net, y):
         if use_kalman:
             kalman.step_outer(
                 net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0 - gamma, lam_theta,
-                net.mt00, net.acc1, net.coupling, net.wbar, net.wsq, net.scratch,
+                net.mt00, net.acc1, net.wbar, net.wsq, net.acc2,
             )  # fmt: skip
         else:
             sgd.step(net.theta, net.g, eta)
@@ -225,11 +222,12 @@ def _decay(t, power):
 @njit(cache=True, error_model="numpy")
 def _reduce(net, y_prev, use_kalman):
     """7. Reduction (eqs. (13)-(15)) of every pair, norms from J_theta after step 6
-    (the Kalman pass already left ||wdir_m||^2 in the updated metric in net.wsq)."""
+    (the Kalman pass already left ||wdir_m||^2 in the updated metric in net.wsq;
+    kalman.pair_norm_sq says which norm)."""
     if use_kalman:
         nbt.w_norms_kalman(
-            net.mt00, net.jt0k, net.jtkk, net.fhyper[0], net.coupling, y_prev, net.a_prev,
-            net.pre, net.w_norm, net.acc2,
+            net.mt00, net.jt0k, net.jtkk, net.fhyper[0], y_prev, net.a_prev, net.pre,
+            net.w_norm,
         )  # fmt: skip
         sq = net.wsq
     else:

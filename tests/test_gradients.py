@@ -72,12 +72,9 @@ def _nbt_estimate(theta, pre, symbols, seed, metric, sign_source):
                 nbt.w_norms_euclidean(a_prev, pre, w_norm)
                 wnorm = wscale[0] * np.sqrt(np.sum(wbar * wbar))
             else:
-                m00, j0k, jkk, lam, coupling = metric
-                nbt.w_norms_kalman(
-                    m00, j0k, jkk, lam, coupling, y_prev, a_prev, pre, w_norm, np.zeros(HIDDEN)
-                )
-                acc = np.zeros(HIDDEN), np.zeros(HIDDEN)
-                sq = kalman.dual_norm_sq(m00, j0k, jkk, lam, wbar, *acc)
+                m00, j0k, jkk, lam = metric
+                nbt.w_norms_kalman(m00, j0k, jkk, lam, y_prev, a_prev, pre, w_norm)
+                sq = kalman.pair_norm_sq(m00, j0k, jkk, lam, wbar, np.zeros(HIDDEN))
                 wnorm = wscale[0] * np.sqrt(sq)
             sign_source(state, signs)
             nbt.reduce_pair(vbar, wscale, wbar, wnorm, w_norm, signs, y_prev, a_prev, pre, coef)
@@ -99,15 +96,14 @@ def _kalman_metric(theta):
     r = np.random.default_rng(9)
     rows = theta.shape[0]
     j00, j0k, jkk = np.zeros(HIDDEN), np.zeros((rows, HIDDEN)), np.zeros((rows, HIDDEN))
-    m00, coupling = np.zeros(HIDDEN), np.zeros(HIDDEN)
+    m00 = np.zeros(HIDDEN)
     for _ in range(4):
         g = r.normal(size=(rows, HIDDEN))
-        dirs = np.zeros((0, rows, HIDDEN))
         kalman.step_outer(
-            j00, j0k, jkk, np.zeros_like(g), g, 0.8, 0.5, m00, np.zeros(HIDDEN), coupling,
-            dirs, np.zeros(0), np.zeros((2, HIDDEN)),
+            j00, j0k, jkk, np.zeros_like(g), g, 0.8, 0.5, m00, np.zeros(HIDDEN),
+            np.zeros((0, rows, HIDDEN)), np.zeros(0), np.zeros(HIDDEN),
         )  # fmt: skip
-    return m00, j0k, jkk, 0.5, coupling
+    return m00, j0k, jkk, 0.5
 
 
 def _biased_signs(state, out):

@@ -23,30 +23,25 @@ from numba import njit
 
 
 @njit(cache=True, error_model="numpy")
-def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, coupling, dirs, dir_sq, scratch):
+def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, dirs, dir_sq, acc_dir):
     """Eqs. (25)-(26) with the outer-product Fisher, in one pass over the groups:
 
     J <- keep * J + QD(g g^T);  params <- params - QDsolve(J + Lambda, g).
 
     Also leaves what the NoBackTrack reduction needs from the updated metric:
-    m00 = M00 + lam, coupling S_u = sum_c M0c^2 / D_c, and dir_sq[m] =
-    ||dirs[m]||^2 in (J + Lambda)^-1 (the first direction inside this pass, any
-    others in a pass of their own). dirs may have no rows (the pass then
-    measures g itself and throws the number away, which keeps one loop body);
-    scratch has shape (2, units).
+    m00 = M00 + lam and dir_sq[m] = pair_norm_sq of dirs[m] (the first
+    direction inside this pass, any others in a pass of their own). dirs may
+    have no rows (the pass then measures g and throws the number away, which
+    keeps one loop body); acc_dir is scratch of length units.
     """
     rows, units = g.shape
     ndirs = dirs.shape[0]
     d = dirs[0] if ndirs > 0 else g
-    acc_j = scratch[0]
-    acc_d = scratch[1]
     for u in range(units):
         J00[u] = keep * J00[u] + g[0, u] * g[0, u]
         m00[u] = J00[u] + lam
         acc[u] = 0.0
-        coupling[u] = 0.0
-        acc_j[u] = 0.0
-        acc_d[u] = 0.0
+        acc_dir[u] = 0.0
     for c in range(1, rows):
         for u in range(units):
             g0 = g[0, u]
@@ -58,26 +53,42 @@ def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, coupling, dirs, di
             invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
             step = (m00[u] * gc - j0 * g0) * invd
             acc[u] += j0 * step
-            coupling[u] += j0 * j0 * invd
             params[c, u] -= step
-            dc = d[c, u]
-            dstep = (m00[u] * dc - j0 * d[0, u]) * invd
-            acc_j[u] += j0 * dstep
-            acc_d[u] += dc * dstep
+            acc_dir[u] += d[c, u] * d[c, u] * invd
     for u in range(units):
         params[0, u] -= (g[0, u] - acc[u]) / m00[u]
     if ndirs > 0:
-        dir_sq[0] = _finish_norm(m00, d, acc_j, acc_d)
+        dir_sq[0] = _finish_pair_norm(m00, d, acc_dir)
     for m in range(1, ndirs):
-        dir_sq[m] = dual_norm_sq(m00, J0k, Jkk, lam, dirs[m], acc_j, acc_d)
+        dir_sq[m] = pair_norm_sq(m00, J0k, Jkk, lam, dirs[m], acc_dir)
 
 
 @njit(cache=True, error_model="numpy")
-def _finish_norm(m00, g, acc_j, acc_g):
-    """g^T Delta from the per-group sums acc_j = sum_c M0c Delta_c, acc_g = sum_c g_c Delta_c."""
+def pair_norm_sq(m00, J0k, Jkk, lam, w, acc):
+    """||w||^2 = sum over groups of w_0^2 / M00 + sum_c w_c^2 M00 / D_c.
+
+    Each term is w's square in the inverse of one (bias, weight) 2x2 block of
+    the metric (J + Lambda): M00 / D_c is that inverse's (c, c) entry. It is
+    the QD dual norm without the cross terms between weights (dual_norm_sq
+    below has them), and it is what NoBackTrack's reduction uses to scale its
+    pairs: rho only trades variance, and this one costs two operations per
+    weight where the full dual norm costs eight (nbt.py).
+    """
+    rows, units = w.shape
+    for u in range(units):
+        acc[u] = 0.0
+    for c in range(1, rows):
+        for u in range(units):
+            invd = 1.0 / (m00[u] * (Jkk[c, u] + lam) - J0k[c, u] * J0k[c, u])
+            acc[u] += w[c, u] * w[c, u] * invd
+    return _finish_pair_norm(m00, w, acc)
+
+
+@njit(cache=True, error_model="numpy")
+def _finish_pair_norm(m00, w, acc):
     total = 0.0
     for u in range(m00.shape[0]):
-        total += g[0, u] * (g[0, u] - acc_j[u]) / m00[u] + acc_g[u]
+        total += w[0, u] * w[0, u] / m00[u] + m00[u] * acc[u]
     return total
 
 
@@ -113,7 +124,11 @@ def step_readout(J00, J0k, Jkk, phi, x, weight, delta, keep, lam, m00, acc):
 
 @njit(cache=True, error_model="numpy")
 def dual_norm_sq(m00, J0k, Jkk, lam, g, acc_j, acc_g):
-    """g^T QDsolve(g) = ||g||^2 in the metric (J + Lambda)^-1, summed over groups."""
+    """g^T QDsolve(g) = ||g||^2 in the metric (J + Lambda)^-1, summed over groups.
+
+    The exact dual norm of the QD metric (= g^T M~^-1 g, tested against a dense
+    solve). The reduction uses the cheaper pair_norm_sq instead.
+    """
     rows, units = g.shape
     for u in range(units):
         acc_j[u] = 0.0
@@ -124,7 +139,10 @@ def dual_norm_sq(m00, J0k, Jkk, lam, g, acc_j, acc_g):
             step = (m00[u] * g[c, u] - J0k[c, u] * g[0, u]) * invd
             acc_j[u] += J0k[c, u] * step
             acc_g[u] += g[c, u] * step
-    return _finish_norm(m00, g, acc_j, acc_g)
+    total = 0.0
+    for u in range(units):
+        total += g[0, u] * (g[0, u] - acc_j[u]) / m00[u] + acc_g[u]
+    return total
 
 
 def dense_matrix(m00, m0k, mkk):

