@@ -62,6 +62,7 @@ Net = namedtuple(
         "jpkk",
         "mp00",
         "wsq",
+        "inv_w",
         "w_norm",
         "signs",
         "coef",
@@ -113,6 +114,7 @@ def new_net(config, alphabet_size):
         h=z(n), a=z(n), a_prev=z(n), h_next=z(n), a_next=z(n),
         logits=z(A), p=z(A), delta=z(A), H=z(n), fisher=z(A),
         vbar=z(k, n), wscale=np.ones(k), wbar=z(k, rows, n), wsq=z(k), v_next=z(n),
+        inv_w=sized(kalman_theta, pre.shape[0], n),
         G=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         G_next=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         g=sized(learns_theta, rows, n),
@@ -182,7 +184,7 @@ def learn(net, y):
         if use_kalman:
             kalman.step_outer(
                 net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0 - gamma, lam_theta,
-                net.mt00, net.acc1, net.wbar, net.wsq, net.acc2,
+                net.mt00, net.acc1, net.wbar, net.wsq, net.acc2, net.inv_w,
             )  # fmt: skip
         else:
             sgd.step(net.theta, net.g, eta)
@@ -226,8 +228,8 @@ def _reduce(net, y_prev, use_kalman):
     kalman.pair_norm_sq says which norm)."""
     if use_kalman:
         nbt.w_norms_kalman(
-            net.mt00, net.jt0k, net.jtkk, net.fhyper[0], y_prev, net.a_prev, net.pre,
-            net.w_norm,
+            net.mt00, net.jt0k, net.jtkk, net.fhyper[0], net.inv_w, y_prev, net.a_prev,
+            net.pre, net.w_norm,
         )  # fmt: skip
         sq = net.wsq
     else:

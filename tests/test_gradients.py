@@ -72,8 +72,8 @@ def _nbt_estimate(theta, pre, symbols, seed, metric, sign_source):
                 nbt.w_norms_euclidean(a_prev, pre, w_norm)
                 wnorm = wscale[0] * np.sqrt(np.sum(wbar * wbar))
             else:
-                m00, j0k, jkk, lam = metric
-                nbt.w_norms_kalman(m00, j0k, jkk, lam, y_prev, a_prev, pre, w_norm)
+                m00, j0k, jkk, lam, inv_w = metric
+                nbt.w_norms_kalman(m00, j0k, jkk, lam, inv_w, y_prev, a_prev, pre, w_norm)
                 sq = kalman.pair_norm_sq(m00, j0k, jkk, lam, wbar, np.zeros(HIDDEN))
                 wnorm = wscale[0] * np.sqrt(sq)
             sign_source(state, signs)
@@ -96,14 +96,14 @@ def _kalman_metric(theta):
     r = np.random.default_rng(9)
     rows = theta.shape[0]
     j00, j0k, jkk = np.zeros(HIDDEN), np.zeros((rows, HIDDEN)), np.zeros((rows, HIDDEN))
-    m00 = np.zeros(HIDDEN)
+    m00, inv_w = np.zeros(HIDDEN), np.zeros((FAN_IN, HIDDEN))
     for _ in range(4):
         g = r.normal(size=(rows, HIDDEN))
         kalman.step_outer(
             j00, j0k, jkk, np.zeros_like(g), g, 0.8, 0.5, m00, np.zeros(HIDDEN),
-            np.zeros((0, rows, HIDDEN)), np.zeros(0), np.zeros(HIDDEN),
+            np.zeros((0, rows, HIDDEN)), np.zeros(0), np.zeros(HIDDEN), inv_w,
         )  # fmt: skip
-    return m00, j0k, jkk, 0.5
+    return m00, j0k, jkk, 0.5, inv_w
 
 
 def _biased_signs(state, out):

@@ -18,6 +18,7 @@ class Metric:
         )
         self.m00 = np.zeros(units)
         self.acc = np.zeros(units)
+        self.inv_tail = np.zeros((min(3, rows - 1), units))  # 1 / D of the last rows
         self.dirs = np.zeros((0, rows, units))
 
     def step(self, g, keep=0.9):
@@ -26,7 +27,7 @@ class Metric:
         self.dir_sq = np.zeros(len(self.dirs))
         kalman.step_outer(
             self.j00, self.j0k, self.jkk, params, g, keep, self.lam, self.m00, self.acc,
-            self.dirs, self.dir_sq, np.zeros(g.shape[1]),
+            self.dirs, self.dir_sq, np.zeros(g.shape[1]), self.inv_tail,
         )  # fmt: skip
         return -params
 
@@ -138,8 +139,10 @@ def test_sparse_norm_of_w_i_equals_the_norm_of_the_dense_vector():
     a_prev = rng.uniform(-1, 1, hidden)
     symbol = 2
     norms = np.zeros(hidden)
+    assert metric.inv_tail.shape[0] == fan_in  # the recurrent rows are the last ones
     nbt.w_norms_kalman(
-        metric.m00, metric.j0k, metric.jkk, metric.lam, symbol, a_prev, pre, norms
+        metric.m00, metric.j0k, metric.jkk, metric.lam, metric.inv_tail, symbol, a_prev, pre,
+        norms,
     )  # fmt: skip
     for i in range(hidden):
         coef = np.zeros(hidden)
@@ -150,3 +153,13 @@ def test_sparse_norm_of_w_i_equals_the_norm_of_the_dense_vector():
         only_i[:, i] = w[:, i]
         expected = _pair_norm_sq_dense(metric, only_i)
         assert abs(norms[i] - np.sqrt(expected)) <= 1e-9 * np.sqrt(expected)
+
+
+def test_kept_inverse_pivots_are_those_of_the_updated_metric():
+    rng = np.random.default_rng(6)
+    metric = _random_metric(rng, 7, 4)
+    rows = metric.j0k.shape[0]
+    for k, c in enumerate(range(rows - metric.inv_tail.shape[0], rows)):
+        m00 = metric.j00 + metric.lam
+        d = m00 * (metric.jkk[c] + metric.lam) - metric.j0k[c] ** 2
+        np.testing.assert_allclose(metric.inv_tail[k], 1.0 / d, rtol=1e-12)

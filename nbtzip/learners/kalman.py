@@ -23,7 +23,7 @@ from numba import njit
 
 
 @njit(cache=True, error_model="numpy")
-def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, dirs, dir_sq, acc_dir):
+def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, dirs, dir_sq, acc_dir, inv_tail):
     """Eqs. (25)-(26) with the outer-product Fisher, in one pass over the groups:
 
     J <- keep * J + QD(g g^T);  params <- params - QDsolve(J + Lambda, g).
@@ -32,17 +32,21 @@ def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, dirs, dir_sq, acc_
     m00 = M00 + lam and dir_sq[m] = pair_norm_sq of dirs[m] (the first
     direction inside this pass, any others in a pass of their own). dirs may
     have no rows (the pass then measures g and throws the number away, which
-    keeps one loop body); acc_dir is scratch of length units.
+    keeps one loop body); acc_dir is scratch of length units. inv_tail keeps
+    1 / D_c of the last len(inv_tail) rows (NoBackTrack's sparse w_i norms read
+    them instead of dividing again).
     """
     rows, units = g.shape
     ndirs = dirs.shape[0]
     d = dirs[0] if ndirs > 0 else g
+    tail_start = rows - inv_tail.shape[0]
     for u in range(units):
         J00[u] = keep * J00[u] + g[0, u] * g[0, u]
         m00[u] = J00[u] + lam
         acc[u] = 0.0
         acc_dir[u] = 0.0
     for c in range(1, rows):
+        kept = c - tail_start
         for u in range(units):
             g0 = g[0, u]
             gc = g[c, u]
@@ -55,6 +59,8 @@ def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, dirs, dir_sq, acc_
             acc[u] += j0 * step
             params[c, u] -= step
             acc_dir[u] += d[c, u] * d[c, u] * invd
+            if kept >= 0:
+                inv_tail[kept, u] = invd
     for u in range(units):
         params[0, u] -= (g[0, u] - acc[u]) / m00[u]
     if ndirs > 0:

@@ -91,21 +91,18 @@ def w_norms_euclidean(a_prev, pre, out):
 
 
 @njit(cache=True, error_model="numpy")
-def w_norms_kalman(m00, J0k, Jkk, lam, symbol, a_prev, pre, out):
+def w_norms_kalman(m00, J0k, Jkk, lam, inv_w, symbol, a_prev, pre, out):
     """||w_i|| in kalman.pair_norm_sq's metric, touching only w_i's support:
-    w_0 = 1 (bias), 1 at r_{i,symbol}, a_j at the incoming weights."""
+    w_0 = 1 (bias), 1 at r_{i,symbol}, a_j at the incoming weights, whose
+    1 / D the Kalman pass left in inv_w (one row per incoming weight)."""
     d, hidden = pre.shape
-    alphabet_size = J0k.shape[0] - 1 - d
     ry = 1 + symbol
     for i in range(hidden):
-        mi = m00[i]
-        out[i] = 1.0 / (mi * (Jkk[ry, i] + lam) - J0k[ry, i] * J0k[ry, i])
+        out[i] = 1.0 / (m00[i] * (Jkk[ry, i] + lam) - J0k[ry, i] * J0k[ry, i])
     for k in range(d):
-        c = 1 + alphabet_size + k
         for i in range(hidden):
-            mi = m00[i]
             wc = a_prev[pre[k, i]]
-            out[i] += wc * wc / (mi * (Jkk[c, i] + lam) - J0k[c, i] * J0k[c, i])
+            out[i] += wc * wc * inv_w[k, i]
     for i in range(hidden):
         out[i] = np.sqrt(1.0 / m00[i] + m00[i] * out[i])
 
