@@ -44,11 +44,16 @@ def _random_metric(rng, rows, units):
     return metric
 
 
+def _random_case(rng):
+    """A metric of 1..4 groups of 2..8 parameters, as (metric, rows, units)."""
+    rows, units = int(rng.integers(2, 9)), int(rng.integers(1, 5))
+    return _random_metric(rng, rows, units), rows, units
+
+
 def test_qd_solve_equals_dense_solve_of_m_tilde():
     rng = np.random.default_rng(0)
     for _ in range(20):
-        rows, units = int(rng.integers(2, 9)), int(rng.integers(1, 5))
-        metric = _random_metric(rng, rows, units)
+        metric, rows, units = _random_case(rng)
         g = rng.normal(size=(rows, units))
         step = metric.step(g)
         for u in range(units):
@@ -92,8 +97,7 @@ def test_readout_step_equals_dense_solve_with_its_fisher_weights():
 def test_dual_norm_equals_g_dense_inverse_g():
     rng = np.random.default_rng(2)
     for _ in range(20):
-        rows, units = int(rng.integers(2, 9)), int(rng.integers(1, 5))
-        metric = _random_metric(rng, rows, units)
+        metric, rows, units = _random_case(rng)
         g = rng.normal(size=(rows, units))
         ours = kalman.dual_norm_sq(
             metric.m00, metric.j0k, metric.jkk, metric.lam, g, np.zeros(units), np.zeros(units)
@@ -120,8 +124,7 @@ def test_reduction_norms_of_directions_match_their_definition_in_the_updated_met
     """The Kalman pass also returns each direction's pair norm in the *updated* metric."""
     rng = np.random.default_rng(2)
     for _ in range(20):
-        rows, units = int(rng.integers(2, 9)), int(rng.integers(1, 5))
-        metric = _random_metric(rng, rows, units)
+        metric, rows, units = _random_case(rng)
         metric.dirs = rng.normal(size=(3, rows, units))
         metric.step(rng.normal(size=(rows, units)))
         for m, d in enumerate(metric.dirs):
