@@ -52,6 +52,7 @@ Net = namedtuple(
         "G",
         "G_next",
         "g",
+        "sparse",
         # Kalman accumulators (kalman.py layout) and solve workspaces
         "jt00",
         "jt0k",
@@ -68,6 +69,8 @@ Net = namedtuple(
         "coef",
         "acc1",
         "acc2",
+        "g0",
+        "grow",
         # PRNG state; counters = [t, previous symbol or -1]
         "rng",
         "counters",
@@ -92,6 +95,8 @@ def new_net(config, alphabet_size):
     kalman_phi = config.step == "kalman"
     k = config.rank if config.gradient == "nbt" else 0
     g_rows = rows if config.gradient == "rtrl" else 0
+    # rank-one NoBackTrack under Kalman never writes g out (see learn, steps 5-6)
+    fused_gradient = kalman_theta and config.gradient == "nbt" and config.rank == 1
 
     def z(*shape):
         return np.zeros(shape)
@@ -117,12 +122,14 @@ def new_net(config, alphabet_size):
         inv_w=sized(kalman_theta, pre.shape[0], n),
         G=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         G_next=z(n if g_rows else 0, g_rows, n if g_rows else 0),
-        g=sized(learns_theta, rows, n),
+        g=sized(learns_theta and not fused_gradient, rows, n),
+        sparse=sized(config.gradient == "nbt", 1 + pre.shape[0], n),
         jt00=sized(kalman_theta, n), jt0k=sized(kalman_theta, rows, n),
         jtkk=sized(kalman_theta, rows, n), mt00=sized(kalman_theta, n),
         jp00=sized(kalman_phi, A), jp0k=sized(kalman_phi, n + 1, A),
         jpkk=sized(kalman_phi, n + 1, A), mp00=sized(kalman_phi, A),
         w_norm=z(n), signs=z(n), coef=z(n), acc1=z(max(n, A)), acc2=z(max(n, A)),
+        g0=z(n), grow=z(n),
         rng=state, counters=np.array([1, -1], dtype=np.int64),
         ihyper=ihyper, fhyper=fhyper,
     )  # fmt: skip
@@ -153,8 +160,10 @@ def learn(net, y):
     for z in range(A):
         net.delta[z] = net.p[z] * INV_LN2
     net.delta[y] -= INV_LN2
-    # 3. state error H = dloss/dh (eq. (11)), before phi moves
-    rnn.state_error(net.phi, net.a, net.delta, net.H)
+    # 3. state error H = dloss/dh (eq. (11)), before phi moves (theta learners only)
+    learns_theta = grad_kind != GRAD_NONE
+    if learns_theta:
+        rnn.state_error(net.phi, net.a, net.delta, net.H)
 
     # 4. readout step, eqs. (22)-(24) (Kalman) or (10) (Euclidean)
     if use_kalman:
@@ -173,21 +182,35 @@ def learn(net, y):
 
     # 5-7. theta: gradient estimate, step, reduction. At t = 1 there was no
     # transition yet, so G = 0 and there is nothing to learn or reduce.
-    if grad_kind != GRAD_NONE and has_prev:
-        if grad_kind == GRAD_NBT:
-            nbt.gradient(
-                net.H, net.vbar, net.wscale, net.wbar, True, y_prev, net.a_prev, net.pre, net.g
-            )
-        else:
-            rtrl.gradient(net.H, net.G, net.g)
-        # 6. eqs. (25)-(26) or (12)
-        if use_kalman:
+    if learns_theta and has_prev:
+        keep = 1.0 - gamma
+        if grad_kind == GRAD_NBT and use_kalman and net.vbar.shape[0] == 1:
+            # 5-6 fused: rank one hands the Kalman pass the parts of
+            # g = s * wbar + sum_i H_i w_i, which is never written out.
+            s = nbt.pair_weight(net.H, net.vbar, net.wscale, 0)
+            nbt.sparse_gradient(net.H, net.a_prev, net.pre, net.sparse)
             kalman.step_outer(
-                net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0 - gamma, lam_theta,
-                net.mt00, net.acc1, net.wbar, net.wsq, net.acc2, net.inv_w,
+                net.jt00, net.jt0k, net.jtkk, net.theta, net.wbar[0], s, net.sparse,
+                1 + y_prev, keep, lam_theta, net.mt00, net.acc1, net.g0, net.grow,
+                net.wbar, net.wsq, net.acc2, net.inv_w,
             )  # fmt: skip
         else:
-            sgd.step(net.theta, net.g, eta)
+            if grad_kind == GRAD_NBT:
+                nbt.gradient(
+                    net.H, net.vbar, net.wscale, net.wbar, True, y_prev, net.a_prev, net.pre,
+                    net.g,
+                )  # fmt: skip
+            else:
+                rtrl.gradient(net.H, net.G, net.g)
+            # 6. eqs. (25)-(26) or (12)
+            if use_kalman:
+                kalman.step_outer(
+                    net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0, net.sparse[:0], 0,
+                    keep, lam_theta, net.mt00, net.acc1, net.g0, net.grow, net.wbar, net.wsq,
+                    net.acc2, net.inv_w,
+                )  # fmt: skip
+            else:
+                sgd.step(net.theta, net.g, eta)
         if grad_kind == GRAD_NBT:
             _reduce(net, y_prev, use_kalman)
 

@@ -22,7 +22,7 @@ which numba turns into vector operations across units without reordering.
 import numpy as np
 from numba import njit
 
-from . import mathfn, rng
+from . import lanes, mathfn, rng
 
 
 def theta_rows(alphabet_size, fan_in):
@@ -133,26 +133,12 @@ def propagate(theta, pre, a, v, v_next):
 def state_error(phi, a, delta, out):
     """H_i = dloss/dh_i = (1 - a_i^2) sum_z phi_{iz} delta_z (eq. (11)).
 
-    Each sum runs as eight chains of in-order additions joined by a fixed tree:
-    the same bits on every machine, without one long chain of dependent adds.
+    The sums run in lanes.tree_dots' fixed eight-lane order (the same bits on
+    every machine).
     """
-    alphabet_size = delta.shape[0]
-    tail = alphabet_size - alphabet_size % 8
+    lanes.tree_dots(phi, 1, delta, out)
     for i in range(a.shape[0]):
-        c = 1 + i
-        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-        for z in range(0, tail, 8):
-            s0 += phi[c, z] * delta[z]
-            s1 += phi[c, z + 1] * delta[z + 1]
-            s2 += phi[c, z + 2] * delta[z + 2]
-            s3 += phi[c, z + 3] * delta[z + 3]
-            s4 += phi[c, z + 4] * delta[z + 4]
-            s5 += phi[c, z + 5] * delta[z + 5]
-            s6 += phi[c, z + 6] * delta[z + 6]
-            s7 += phi[c, z + 7] * delta[z + 7]
-        for z in range(tail, alphabet_size):
-            s0 += phi[c, z] * delta[z]
-        out[i] = (1.0 - a[i] * a[i]) * (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)))
+        out[i] = (1.0 - a[i] * a[i]) * out[i]
 
 
 @njit(cache=True, error_model="numpy")

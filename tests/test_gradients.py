@@ -100,8 +100,9 @@ def _kalman_metric(theta):
     for _ in range(4):
         g = r.normal(size=(rows, HIDDEN))
         kalman.step_outer(
-            j00, j0k, jkk, np.zeros_like(g), g, 0.8, 0.5, m00, np.zeros(HIDDEN),
-            np.zeros((0, rows, HIDDEN)), np.zeros(0), np.zeros(HIDDEN), inv_w,
+            j00, j0k, jkk, np.zeros_like(g), g, 1.0, np.zeros((0, 0)), 0, 0.8, 0.5, m00,
+            *np.zeros((3, HIDDEN)), np.zeros((0, rows, HIDDEN)), np.zeros(0), np.zeros(HIDDEN),
+            inv_w,
         )  # fmt: skip
     return m00, j0k, jkk, 0.5, inv_w
 

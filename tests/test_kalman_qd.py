@@ -26,8 +26,9 @@ class Metric:
         params = np.zeros_like(g)
         self.dir_sq = np.zeros(len(self.dirs))
         kalman.step_outer(
-            self.j00, self.j0k, self.jkk, params, g, keep, self.lam, self.m00, self.acc,
-            self.dirs, self.dir_sq, np.zeros(g.shape[1]), self.inv_tail,
+            self.j00, self.j0k, self.jkk, params, g, 1.0, np.zeros((0, 0)), 0, keep, self.lam,
+            self.m00, self.acc, *np.zeros((2, g.shape[1])), self.dirs, self.dir_sq,
+            np.zeros(g.shape[1]), self.inv_tail,
         )  # fmt: skip
         return -params
 
@@ -166,3 +167,42 @@ def test_kept_inverse_pivots_are_those_of_the_updated_metric():
         m00 = metric.j00 + metric.lam
         d = m00 * (metric.jkk[c] + metric.lam) - metric.j0k[c] ** 2
         np.testing.assert_allclose(metric.inv_tail[k], 1.0 / d, rtol=1e-12)
+
+
+def test_gradient_in_parts_takes_the_same_step_as_the_finished_gradient():
+    """NoBackTrack hands step_outer s * wdir + sum_i H_i w_i in parts; the pass must
+    leave the very bits it leaves for the finished g (the codec takes the parts path)."""
+    rng = np.random.default_rng(8)
+    hidden, alphabet, fan_in = 7, 5, 3
+    theta, pre, _, _ = rnn.init_params(11, hidden, alphabet, fan_in, 1.0, 1.0)
+    rows = theta.shape[0]
+    a_prev = rng.uniform(-1, 1, hidden)
+    H = rng.normal(size=hidden)
+    runs = []
+    for parts in (False, True):
+        r = np.random.default_rng(9)
+        metric = Metric(rows, hidden, 0.7)
+        metric.inv_tail = np.zeros((fan_in, hidden))
+        params = theta.copy()
+        for _ in range(5):
+            shape = (1, rows, hidden)
+            wdir = r.normal(size=shape) * 10.0 ** r.uniform(-6, 3, size=shape)
+            s, symbol = r.normal(), int(r.integers(alphabet))
+            if parts:
+                sparse = np.zeros((1 + fan_in, hidden))
+                nbt.sparse_gradient(H, a_prev, pre, sparse)
+                gdir, gscale, row = wdir[0], s, 1 + symbol
+            else:
+                g = s * wdir[0]
+                rnn.add_param_jacobian(g, H, symbol, a_prev, pre)
+                gdir, gscale, sparse, row = g, 1.0, np.zeros((0, 0)), 0
+            dir_sq = np.zeros(1)
+            kalman.step_outer(
+                metric.j00, metric.j0k, metric.jkk, params, gdir, gscale, sparse, row, 0.9,
+                metric.lam, metric.m00, metric.acc, *np.zeros((2, hidden)), wdir, dir_sq,
+                np.zeros(hidden), metric.inv_tail,
+            )  # fmt: skip
+        runs.append((params, metric.j0k, metric.jkk, metric.inv_tail, dir_sq))
+    for fused, explicit in zip(*runs, strict=True):
+        assert np.array_equal(fused, explicit)
+    assert not np.array_equal(runs[0][0], theta)  # the steps did move theta

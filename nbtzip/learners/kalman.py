@@ -23,46 +23,73 @@ from numba import njit
 
 
 @njit(cache=True, error_model="numpy")
-def step_outer(J00, J0k, Jkk, params, g, keep, lam, m00, acc, dirs, dir_sq, acc_dir, inv_tail):
+def step_outer(
+    J00, J0k, Jkk, params, gdir, gscale, sparse, sparse_row, keep, lam, m00, acc, g0, grow,
+    dirs, dir_sq, acc_dir, inv_tail,
+):  # fmt: skip
     """Eqs. (25)-(26) with the outer-product Fisher, in one pass over the groups:
 
     J <- keep * J + QD(g g^T);  params <- params - QDsolve(J + Lambda, g).
 
+    The gradient comes in parts so that NoBackTrack never writes it out (one
+    pass over theta fewer): g = gscale * gdir + S, where S is zero except, when
+    sparse has rows, sparse[0] in row 0 and in row sparse_row, and sparse[1:]
+    in the last len(sparse) - 1 rows (the shape of H . w_i, rnn.add_param_jacobian).
+    Each entry is formed as gscale * gdir + S, one rounding per operation, so
+    a caller holding a finished g passes (g, 1.0, no sparse rows) and gets
+    the same bits.
+
     Also leaves what the NoBackTrack reduction needs from the updated metric:
     m00 = M00 + lam and dir_sq[m] = pair_norm_sq of dirs[m] (the first
     direction inside this pass, any others in a pass of their own). dirs may
-    have no rows (the pass then measures g and throws the number away, which
-    keeps one loop body); acc_dir is scratch of length units. inv_tail keeps
-    1 / D_c of the last len(inv_tail) rows (NoBackTrack's sparse w_i norms read
-    them instead of dividing again).
+    have no rows (the pass then measures gdir and throws the number away,
+    which keeps one loop body). inv_tail keeps 1 / D_c of the last
+    len(inv_tail) rows (NoBackTrack's sparse w_i norms read them instead of
+    dividing again). acc, g0, grow and acc_dir are scratch of length units.
     """
-    rows, units = g.shape
+    rows, units = gdir.shape
+    nsparse = sparse.shape[0]
+    sparse_start = rows - (nsparse - 1) if nsparse > 0 else rows
     ndirs = dirs.shape[0]
-    d = dirs[0] if ndirs > 0 else g
+    d = dirs[0] if ndirs > 0 else gdir
     tail_start = rows - inv_tail.shape[0]
     for u in range(units):
-        J00[u] = keep * J00[u] + g[0, u] * g[0, u]
+        g0[u] = gscale * gdir[0, u]
+    if nsparse > 0:
+        for u in range(units):
+            g0[u] += sparse[0, u]
+    for u in range(units):
+        J00[u] = keep * J00[u] + g0[u] * g0[u]
         m00[u] = J00[u] + lam
         acc[u] = 0.0
         acc_dir[u] = 0.0
     for c in range(1, rows):
+        for u in range(units):
+            grow[u] = gscale * gdir[c, u]
+        k = -1
+        if c == sparse_row:
+            k = 0
+        elif c >= sparse_start:
+            k = c - sparse_start + 1
+        if nsparse > 0 and k >= 0:
+            for u in range(units):
+                grow[u] += sparse[k, u]
         kept = c - tail_start
         for u in range(units):
-            g0 = g[0, u]
-            gc = g[c, u]
-            j0 = keep * J0k[c, u] + g0 * gc
+            gc = grow[u]
+            j0 = keep * J0k[c, u] + g0[u] * gc
             jk = keep * Jkk[c, u] + gc * gc
             J0k[c, u] = j0
             Jkk[c, u] = jk
             invd = 1.0 / (m00[u] * (jk + lam) - j0 * j0)
-            step = (m00[u] * gc - j0 * g0) * invd
+            step = (m00[u] * gc - j0 * g0[u]) * invd
             acc[u] += j0 * step
             params[c, u] -= step
             acc_dir[u] += d[c, u] * d[c, u] * invd
             if kept >= 0:
                 inv_tail[kept, u] = invd
     for u in range(units):
-        params[0, u] -= (g[0, u] - acc[u]) / m00[u]
+        params[0, u] -= (g0[u] - acc[u]) / m00[u]
     if ndirs > 0:
         dir_sq[0] = _finish_pair_norm(m00, d, acc_dir)
     for m in range(1, ndirs):

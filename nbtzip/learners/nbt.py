@@ -43,10 +43,7 @@ def gradient(H, vbar, wscale, wdir, has_w, symbol, a_prev, pre, g):
     rows, hidden = g.shape
     rank = vbar.shape[0]
     for m in range(rank):
-        s = 0.0
-        for i in range(hidden):
-            s += H[i] * vbar[m, i]
-        s = s * wscale[m] / rank
+        s = pair_weight(H, vbar, wscale, m)
         if m == 0:
             for c in range(rows):
                 for i in range(hidden):
@@ -59,6 +56,27 @@ def gradient(H, vbar, wscale, wdir, has_w, symbol, a_prev, pre, g):
         g[:] = 0.0
     if has_w:
         add_param_jacobian(g, H, symbol, a_prev, pre)
+
+
+@njit(cache=True, error_model="numpy")
+def pair_weight(H, vbar, wscale, m):
+    """(H . vbar_m) * wscale_m / k: pair m's weight on wdir_m in eq. (12)."""
+    s = 0.0
+    for i in range(H.shape[0]):
+        s += H[i] * vbar[m, i]
+    return s * wscale[m] / vbar.shape[0]
+
+
+@njit(cache=True, error_model="numpy")
+def sparse_gradient(H, a_prev, pre, out):
+    """The sum_i H_i w_i part of eq. (12) in kalman.step_outer's sparse form:
+    out[0] = H (bias and r_{i,y}), out[1 + k] = H_i a_j at unit i's k-th weight."""
+    d, hidden = pre.shape
+    for i in range(hidden):
+        out[0, i] = H[i]
+    for k in range(d):
+        for i in range(hidden):
+            out[1 + k, i] = H[i] * a_prev[pre[k, i]]
 
 
 @njit(cache=True, error_model="numpy")
