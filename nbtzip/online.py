@@ -35,7 +35,7 @@ Net = namedtuple(
         "phi",
         "h",
         "a",
-        "a_prev",
+        "a_in",
         "h_next",
         "a_next",
         # prediction and errors
@@ -70,7 +70,6 @@ Net = namedtuple(
         "acc1",
         "acc2",
         "g0",
-        "grow",
         # PRNG state; counters = [t, previous symbol or -1]
         "rng",
         "counters",
@@ -116,7 +115,7 @@ def new_net(config, alphabet_size):
     fhyper = np.array([config.lambda_theta, config.lambda_phi, config.sgd_c, config.gamma_power])
     return Net(
         theta=theta, pre=pre, phi=phi,
-        h=z(n), a=z(n), a_prev=z(n), h_next=z(n), a_next=z(n),
+        h=z(n), a=z(n), a_in=z(pre.shape[0], n), h_next=z(n), a_next=z(n),
         logits=z(A), p=z(A), delta=z(A), H=z(n), fisher=z(A),
         vbar=z(k, n), wscale=np.ones(k), wbar=z(k, rows, n), wsq=z(k), v_next=z(n),
         inv_w=sized(kalman_theta, pre.shape[0], n),
@@ -129,7 +128,7 @@ def new_net(config, alphabet_size):
         jp00=sized(kalman_phi, A), jp0k=sized(kalman_phi, n + 1, A),
         jpkk=sized(kalman_phi, n + 1, A), mp00=sized(kalman_phi, A),
         w_norm=z(n), signs=z(n), coef=z(n), acc1=z(max(n, A)), acc2=z(max(n, A)),
-        g0=z(n), grow=z(n),
+        g0=z(n),
         rng=state, counters=np.array([1, -1], dtype=np.int64),
         ihyper=ihyper, fhyper=fhyper,
     )  # fmt: skip
@@ -188,17 +187,16 @@ def learn(net, y):
             # 5-6 fused: rank one hands the Kalman pass the parts of
             # g = s * wbar + sum_i H_i w_i, which is never written out.
             s = nbt.pair_weight(net.H, net.vbar, net.wscale, 0)
-            nbt.sparse_gradient(net.H, net.a_prev, net.pre, net.sparse)
+            nbt.sparse_gradient(net.H, net.a_in, net.sparse)
             kalman.step_outer(
                 net.jt00, net.jt0k, net.jtkk, net.theta, net.wbar[0], s, net.sparse,
-                1 + y_prev, keep, lam_theta, net.mt00, net.acc1, net.g0, net.grow,
+                1 + y_prev, keep, lam_theta, net.mt00, net.acc1, net.g0,
                 net.wbar, net.wsq, net.acc2, net.inv_w,
             )  # fmt: skip
         else:
             if grad_kind == GRAD_NBT:
                 nbt.gradient(
-                    net.H, net.vbar, net.wscale, net.wbar, True, y_prev, net.a_prev, net.pre,
-                    net.g,
+                    net.H, net.vbar, net.wscale, net.wbar, True, y_prev, net.a_in, net.g,
                 )  # fmt: skip
             else:
                 rtrl.gradient(net.H, net.G, net.g)
@@ -206,7 +204,7 @@ def learn(net, y):
             if use_kalman:
                 kalman.step_outer(
                     net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0, net.sparse[:0], 0,
-                    keep, lam_theta, net.mt00, net.acc1, net.g0, net.grow, net.wbar, net.wsq,
+                    keep, lam_theta, net.mt00, net.acc1, net.g0, net.wbar, net.wsq,
                     net.acc2, net.inv_w,
                 )  # fmt: skip
             else:
@@ -214,16 +212,18 @@ def learn(net, y):
         if grad_kind == GRAD_NBT:
             _reduce(net, y_prev, use_kalman)
 
-    # 8. transition with the updated theta, x(t) = y(t) (eqs. (16)-(18), (27))
+    # 8. transition with the updated theta, x(t) = y(t) (eqs. (16)-(18), (27));
+    # a(t) gathered onto each unit's weights serves RTRL now and steps 5-7 next time
+    if learns_theta:
+        rnn.gather_inputs(net.a, net.pre, net.a_in)
     if grad_kind == GRAD_NBT:
         for m in range(net.vbar.shape[0]):
             rnn.propagate(net.theta, net.pre, net.a, net.vbar[m], net.v_next)
             net.vbar[m, :] = net.v_next
     elif grad_kind == GRAD_RTRL:
-        rtrl.advance(net.theta, net.pre, net.a, y, net.G, net.G_next, net.coef)
+        rtrl.advance(net.theta, net.pre, net.a, net.a_in, y, net.G, net.G_next, net.coef)
         net.G[:] = net.G_next
     rnn.transition(net.theta, net.pre, net.a, y, net.h_next, net.a_next)
-    net.a_prev[:] = net.a
     net.a[:] = net.a_next
     net.h[:] = net.h_next
     net.counters[0] = t + 1
@@ -251,19 +251,19 @@ def _reduce(net, y_prev, use_kalman):
     kalman.pair_norm_sq says which norm)."""
     if use_kalman:
         nbt.w_norms_kalman(
-            net.mt00, net.jt0k, net.jtkk, net.fhyper[0], net.inv_w, y_prev, net.a_prev,
-            net.pre, net.w_norm,
+            net.mt00, net.jt0k, net.jtkk, net.fhyper[0], net.inv_w, y_prev, net.a_in,
+            net.w_norm,
         )  # fmt: skip
         sq = net.wsq
     else:
-        nbt.w_norms_euclidean(net.a_prev, net.pre, net.w_norm)
+        nbt.w_norms_euclidean(net.a_in, net.w_norm)
         sq = nbt.euclidean_sq(net.wbar)
     for m in range(net.vbar.shape[0]):
         nbt.draw_signs(net.rng, net.signs)
         wbar_norm = net.wscale[m] * np.sqrt(max(sq[m], 0.0))
         nbt.reduce_pair(
             net.vbar[m], net.wscale[m:m + 1], net.wbar[m], wbar_norm, net.w_norm, net.signs,
-            y_prev, net.a_prev, net.pre, net.coef,
+            y_prev, net.a_in, net.coef,
         )  # fmt: skip
 
 

@@ -142,11 +142,21 @@ def state_error(phi, a, delta, out):
 
 
 @njit(cache=True, error_model="numpy")
-def add_param_jacobian(target, coef, symbol, a, pre):
+def gather_inputs(a, pre, out):
+    """out[k, i] = a[pre[k, i]], the activity on unit i's k-th incoming weight."""
+    d, hidden = pre.shape
+    for k in range(d):
+        for i in range(hidden):
+            out[k, i] = a[pre[k, i]]
+
+
+@njit(cache=True, error_model="numpy")
+def add_param_jacobian(target, coef, symbol, a_in):
     """target[:, i] += coef_i * w_i with w_i = (df_i/dtheta)^T of the transition driven by
-    (a, symbol): 1 at b_i, 1 at r_{i,symbol}, a_j at W_{ji} (eq. (17)). w_i is never stored."""
+    (a, symbol): 1 at b_i, 1 at r_{i,symbol}, a_j at W_{ji} (eq. (17)), with a_in the
+    gathered activities (gather_inputs). w_i is never stored."""
     hidden = coef.shape[0]
-    d = pre.shape[0]
+    d = a_in.shape[0]
     alphabet_size = target.shape[0] - 1 - d
     for i in range(hidden):
         target[0, i] += coef[i]
@@ -154,4 +164,4 @@ def add_param_jacobian(target, coef, symbol, a, pre):
     for k in range(d):
         row = 1 + alphabet_size + k
         for i in range(hidden):
-            target[row, i] += coef[i] * a[pre[k, i]]
+            target[row, i] += coef[i] * a_in[k, i]

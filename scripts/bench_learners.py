@@ -7,7 +7,9 @@ Rows: forward (prediction only, nothing learns), readout (theta frozen, phi by
 Kalman), nbt (Algorithm 1: NoBackTrack + Euclidean SGD), kalman (Algorithm 2:
 NoBackTrack + quasi-diagonal Kalman, the default) and rtrl (exact gradient +
 Kalman, on a shorter slice, beside readout on that same slice). Kernels are
-compiled before timing; each row is the best of --repeat runs.
+compiled before timing; each row is the best of --repeat rounds, and the
+rounds interleave the learners so that a slow spell of a shared machine hits
+them alike.
 """
 
 import argparse
@@ -35,17 +37,22 @@ def default_file():
     raise SystemExit("no default text: pass --file (or run scripts/make_corpus.py --local)")
 
 
-def measure(run, symbols, size, config, repeat):
-    run(symbols[:64], size, config)  # compile outside the timing
-    best = float("inf")
+def measure(learners, symbols, size, repeat):
+    """Best time of `repeat` rounds per learner, the rounds interleaved: on a shared
+    machine a slow spell then costs every learner a round, not one learner its figure."""
+    for run, config in learners.values():
+        run(symbols[:64], size, config)  # compile outside the timing
+    best = {name: float("inf") for name in learners}
+    bpc = {}
     for _ in range(repeat):
-        start = time.perf_counter()
-        losses = run(symbols, size, config)
-        best = min(best, time.perf_counter() - start)
+        for name, (run, config) in learners.items():
+            start = time.perf_counter()
+            losses = run(symbols, size, config)
+            best[name] = min(best[name], time.perf_counter() - start)
+            bpc[name] = float(np.mean(losses))
     return {
-        "bytes_per_s": len(symbols) / best,
-        "bpc": float(np.mean(losses)),
-        "chars": len(symbols),
+        name: {"bytes_per_s": len(symbols) / best[name], "bpc": bpc[name], "chars": len(symbols)}
+        for name in learners
     }
 
 
@@ -55,7 +62,7 @@ def main():
     parser.add_argument("--chars", type=int, default=100_000)
     parser.add_argument("--rtrl-chars", type=int, default=2_000)
     parser.add_argument("--file", default=None)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -70,18 +77,21 @@ def main():
     def cfg(**kw):
         return RNNConfig(hidden_size=n, **kw)
 
-    rows = {
-        "forward": measure(online.forward_losses, symbols, size, cfg(), args.repeat),
-        "readout": measure(online.online_losses, symbols, size, cfg(gradient="none"), args.repeat),
-        "nbt": measure(online.online_losses, symbols, size, cfg(step="sgd"), args.repeat),
-        "kalman": measure(online.online_losses, symbols, size, cfg(), args.repeat),
-        "rtrl": measure(
-            online.online_losses, symbols[: args.rtrl_chars], size, cfg(gradient="rtrl"), 1
-        ),
-    }
+    rows = measure(
+        {
+            "forward": (online.forward_losses, cfg()),
+            "readout": (online.online_losses, cfg(gradient="none")),
+            "nbt": (online.online_losses, cfg(step="sgd")),
+            "kalman": (online.online_losses, cfg()),
+        },
+        symbols,
+        size,
+        args.repeat,
+    )
     short = symbols[: args.rtrl_chars]
+    rows.update(measure({"rtrl": (online.online_losses, cfg(gradient="rtrl"))}, short, size, 1))
     same_slice = {
-        name: measure(online.online_losses, short, size, cfg(**kw), 1)["bpc"]
+        name: float(np.mean(online.online_losses(short, size, cfg(**kw))))
         for name, kw in (("readout", {"gradient": "none"}), ("kalman", {}))
     }
     if args.json:

@@ -33,7 +33,7 @@ def _rtrl(theta, pre, symbols):
     a = np.zeros(HIDDEN)
     h_next, a_next = np.zeros(HIDDEN), np.zeros(HIDDEN)
     for y in symbols:
-        rtrl.advance(theta, pre, a, y, G, G_next, np.zeros(HIDDEN))
+        rtrl.advance(theta, pre, a, a[pre], y, G, G_next, np.zeros(HIDDEN))
         G[:] = G_next
         rnn.transition(theta, pre, a, y, h_next, a_next)
         a = a_next.copy()
@@ -66,18 +66,22 @@ def _nbt_estimate(theta, pre, symbols, seed, metric, sign_source):
     h_next, a_next, v_next = np.zeros(HIDDEN), np.zeros(HIDDEN), np.zeros(HIDDEN)
     w_norm, signs, coef = np.zeros(HIDDEN), np.zeros(HIDDEN), np.zeros(HIDDEN)
     y_prev = -1
+    a_in = np.zeros(pre.shape)  # a_prev gathered onto each unit's weights
     for y in symbols:
-        if y_prev >= 0:  # reduction (eqs. (13)-(15)); none before the first transition
+        if y_prev >= 0:
+            rnn.gather_inputs(
+                a_prev, pre, a_in
+            )  # reduction (eqs. (13)-(15)); none before the first transition
             if metric is None:
-                nbt.w_norms_euclidean(a_prev, pre, w_norm)
+                nbt.w_norms_euclidean(a_in, w_norm)
                 wnorm = wscale[0] * np.sqrt(np.sum(wbar * wbar))
             else:
                 m00, j0k, jkk, lam, inv_w = metric
-                nbt.w_norms_kalman(m00, j0k, jkk, lam, inv_w, y_prev, a_prev, pre, w_norm)
+                nbt.w_norms_kalman(m00, j0k, jkk, lam, inv_w, y_prev, a_in, w_norm)
                 sq = kalman.pair_norm_sq(m00, j0k, jkk, lam, wbar, np.zeros(HIDDEN))
                 wnorm = wscale[0] * np.sqrt(sq)
             sign_source(state, signs)
-            nbt.reduce_pair(vbar, wscale, wbar, wnorm, w_norm, signs, y_prev, a_prev, pre, coef)
+            nbt.reduce_pair(vbar, wscale, wbar, wnorm, w_norm, signs, y_prev, a_in, coef)
         rnn.propagate(theta, pre, a, vbar, v_next)  # transition, eqs. (16)-(17)
         vbar[:] = v_next
         rnn.transition(theta, pre, a, y, h_next, a_next)
@@ -85,10 +89,11 @@ def _nbt_estimate(theta, pre, symbols, seed, metric, sign_source):
         y_prev = y
     estimate = np.einsum("j,ci->jci", vbar, wscale[0] * wbar)
     ones = np.zeros(HIDDEN)
+    rnn.gather_inputs(a_prev, pre, a_in)
     for i in range(HIDDEN):
         ones[:] = 0.0
         ones[i] = 1.0
-        rnn.add_param_jacobian(estimate[i], ones, y_prev, a_prev, pre)
+        rnn.add_param_jacobian(estimate[i], ones, y_prev, a_in)
     return estimate
 
 
@@ -101,7 +106,7 @@ def _kalman_metric(theta):
         g = r.normal(size=(rows, HIDDEN))
         kalman.step_outer(
             j00, j0k, jkk, np.zeros_like(g), g, 1.0, np.zeros((0, 0)), 0, 0.8, 0.5, m00,
-            *np.zeros((3, HIDDEN)), np.zeros((0, rows, HIDDEN)), np.zeros(0), np.zeros(HIDDEN),
+            *np.zeros((2, HIDDEN)), np.zeros((0, rows, HIDDEN)), np.zeros(0), np.zeros(HIDDEN),
             inv_w,
         )  # fmt: skip
     return m00, j0k, jkk, 0.5, inv_w

@@ -27,7 +27,7 @@ class Metric:
         self.dir_sq = np.zeros(len(self.dirs))
         kalman.step_outer(
             self.j00, self.j0k, self.jkk, params, g, 1.0, np.zeros((0, 0)), 0, keep, self.lam,
-            self.m00, self.acc, *np.zeros((2, g.shape[1])), self.dirs, self.dir_sq,
+            self.m00, self.acc, np.zeros(g.shape[1]), self.dirs, self.dir_sq,
             np.zeros(g.shape[1]), self.inv_tail,
         )  # fmt: skip
         return -params
@@ -140,19 +140,18 @@ def test_sparse_norm_of_w_i_equals_the_norm_of_the_dense_vector():
     theta, pre, _, _ = rnn.init_params(7, hidden, alphabet, fan_in, 1.0, 1.0)
     rows = theta.shape[0]
     metric = _random_metric(rng, rows, hidden)
-    a_prev = rng.uniform(-1, 1, hidden)
+    a_in = rng.uniform(-1, 1, hidden)[pre]  # a(t-1) on each unit's incoming weights
     symbol = 2
     norms = np.zeros(hidden)
     assert metric.inv_tail.shape[0] == fan_in  # the recurrent rows are the last ones
     nbt.w_norms_kalman(
-        metric.m00, metric.j0k, metric.jkk, metric.lam, metric.inv_tail, symbol, a_prev, pre,
-        norms,
+        metric.m00, metric.j0k, metric.jkk, metric.lam, metric.inv_tail, symbol, a_in, norms,
     )  # fmt: skip
     for i in range(hidden):
         coef = np.zeros(hidden)
         coef[i] = 1.0
         w = np.zeros((rows, hidden))
-        rnn.add_param_jacobian(w, coef, symbol, a_prev, pre)
+        rnn.add_param_jacobian(w, coef, symbol, a_in)
         only_i = np.zeros_like(w)
         only_i[:, i] = w[:, i]
         expected = _pair_norm_sq_dense(metric, only_i)
@@ -176,7 +175,7 @@ def test_gradient_in_parts_takes_the_same_step_as_the_finished_gradient():
     hidden, alphabet, fan_in = 7, 5, 3
     theta, pre, _, _ = rnn.init_params(11, hidden, alphabet, fan_in, 1.0, 1.0)
     rows = theta.shape[0]
-    a_prev = rng.uniform(-1, 1, hidden)
+    a_in = rng.uniform(-1, 1, hidden)[pre]
     H = rng.normal(size=hidden)
     runs = []
     for parts in (False, True):
@@ -190,16 +189,16 @@ def test_gradient_in_parts_takes_the_same_step_as_the_finished_gradient():
             s, symbol = r.normal(), int(r.integers(alphabet))
             if parts:
                 sparse = np.zeros((1 + fan_in, hidden))
-                nbt.sparse_gradient(H, a_prev, pre, sparse)
+                nbt.sparse_gradient(H, a_in, sparse)
                 gdir, gscale, row = wdir[0], s, 1 + symbol
             else:
                 g = s * wdir[0]
-                rnn.add_param_jacobian(g, H, symbol, a_prev, pre)
+                rnn.add_param_jacobian(g, H, symbol, a_in)
                 gdir, gscale, sparse, row = g, 1.0, np.zeros((0, 0)), 0
             dir_sq = np.zeros(1)
             kalman.step_outer(
                 metric.j00, metric.j0k, metric.jkk, params, gdir, gscale, sparse, row, 0.9,
-                metric.lam, metric.m00, metric.acc, *np.zeros((2, hidden)), wdir, dir_sq,
+                metric.lam, metric.m00, metric.acc, np.zeros(hidden), wdir, dir_sq,
                 np.zeros(hidden), metric.inv_tail,
             )  # fmt: skip
         runs.append((params, metric.j0k, metric.jkk, metric.inv_tail, dir_sq))

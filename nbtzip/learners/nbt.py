@@ -38,7 +38,7 @@ FLUSH_BELOW = 1e-100
 
 
 @njit(cache=True, error_model="numpy")
-def gradient(H, vbar, wscale, wdir, has_w, symbol, a_prev, pre, g):
+def gradient(H, vbar, wscale, wdir, has_w, symbol, a_in, g):
     """dloss/dtheta as H G~ = (1/k) sum_m (H . vbar_m) wbar_m + sum_i H_i w_i (eq. (12))."""
     rows, hidden = g.shape
     rank = vbar.shape[0]
@@ -55,7 +55,7 @@ def gradient(H, vbar, wscale, wdir, has_w, symbol, a_prev, pre, g):
     if rank == 0:
         g[:] = 0.0
     if has_w:
-        add_param_jacobian(g, H, symbol, a_prev, pre)
+        add_param_jacobian(g, H, symbol, a_in)
 
 
 @njit(cache=True, error_model="numpy")
@@ -68,15 +68,15 @@ def pair_weight(H, vbar, wscale, m):
 
 
 @njit(cache=True, error_model="numpy")
-def sparse_gradient(H, a_prev, pre, out):
+def sparse_gradient(H, a_in, out):
     """The sum_i H_i w_i part of eq. (12) in kalman.step_outer's sparse form:
     out[0] = H (bias and r_{i,y}), out[1 + k] = H_i a_j at unit i's k-th weight."""
-    d, hidden = pre.shape
+    d, hidden = a_in.shape
     for i in range(hidden):
         out[0, i] = H[i]
     for k in range(d):
         for i in range(hidden):
-            out[1 + k, i] = H[i] * a_prev[pre[k, i]]
+            out[1 + k, i] = H[i] * a_in[k, i]
 
 
 @njit(cache=True, error_model="numpy")
@@ -95,31 +95,31 @@ def euclidean_sq(wdir):
 
 
 @njit(cache=True, error_model="numpy")
-def w_norms_euclidean(a_prev, pre, out):
+def w_norms_euclidean(a_in, out):
     """||w_i||_2: two entries equal to 1 (b_i and r_{i,y}) and a_j at each incoming weight."""
-    d, hidden = pre.shape
+    d, hidden = a_in.shape
     for i in range(hidden):
         out[i] = 2.0
     for k in range(d):
         for i in range(hidden):
-            aj = a_prev[pre[k, i]]
+            aj = a_in[k, i]
             out[i] += aj * aj
     for i in range(hidden):
         out[i] = np.sqrt(out[i])
 
 
 @njit(cache=True, error_model="numpy")
-def w_norms_kalman(m00, J0k, Jkk, lam, inv_w, symbol, a_prev, pre, out):
+def w_norms_kalman(m00, J0k, Jkk, lam, inv_w, symbol, a_in, out):
     """||w_i|| in kalman.pair_norm_sq's metric, touching only w_i's support:
     w_0 = 1 (bias), 1 at r_{i,symbol}, a_j at the incoming weights, whose
     1 / D the Kalman pass left in inv_w (one row per incoming weight)."""
-    d, hidden = pre.shape
+    d, hidden = a_in.shape
     ry = 1 + symbol
     for i in range(hidden):
         out[i] = 1.0 / (m00[i] * (Jkk[ry, i] + lam) - J0k[ry, i] * J0k[ry, i])
     for k in range(d):
         for i in range(hidden):
-            wc = a_prev[pre[k, i]]
+            wc = a_in[k, i]
             out[i] += wc * wc * inv_w[k, i]
     for i in range(hidden):
         out[i] = np.sqrt(1.0 / m00[i] + m00[i] * out[i])
@@ -137,7 +137,7 @@ def draw_signs(state, out):
 
 
 @njit(cache=True, error_model="numpy")
-def reduce_pair(vbar, wscale, wdir, wbar_norm, w_norm, signs, symbol, a_prev, pre, coef):
+def reduce_pair(vbar, wscale, wdir, wbar_norm, w_norm, signs, symbol, a_in, coef):
     """Eqs. (13)-(14) for pair m: vbar <- rho_bar vbar + sum eps_i rho_i e_i,
     wbar <- wbar / rho_bar + sum eps_i w_i / rho_i, with wbar = wscale[m] * wdir."""
     hidden = vbar.shape[0]
@@ -161,4 +161,4 @@ def reduce_pair(vbar, wscale, wdir, wbar_norm, w_norm, signs, symbol, a_prev, pr
         rho_i = np.sqrt(w_norm[i] + EPS)
         vbar[i] = rho_bar * vbar[i] + signs[i] * rho_i
         coef[i] = signs[i] / (rho_i * scale)
-    add_param_jacobian(wdir, coef, symbol, a_prev, pre)
+    add_param_jacobian(wdir, coef, symbol, a_in)

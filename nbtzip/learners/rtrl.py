@@ -28,8 +28,9 @@ def gradient(H, G, g):
 
 
 @njit(cache=True, error_model="numpy")
-def advance(theta, pre, a, symbol, G, G_next, ones):
-    """Eq. (4) for the transition driven by (a(t), y(t)), with the current theta."""
+def advance(theta, pre, a, a_in, symbol, G, G_next, ones):
+    """Eq. (4) for the transition driven by (a(t), y(t)), with the current theta
+    (a_in: a(t) gathered, rnn.gather_inputs)."""
     hidden, rows, units = G.shape
     d = pre.shape[0]
     alphabet_size = rows - 1 - d
@@ -48,5 +49,5 @@ def advance(theta, pre, a, symbol, G, G_next, ones):
         ones[i] = 0.0
     for i in range(hidden):
         ones[i] = 1.0
-        add_param_jacobian(G_next[i], ones, symbol, a, pre)
+        add_param_jacobian(G_next[i], ones, symbol, a_in)
         ones[i] = 0.0
