@@ -131,12 +131,12 @@ class _Run:
         self.failed = False
         self._noted = set()
 
-    def note_compile(self, config):
-        module = kernelcache.kernel_module(config)
-        if self.quiet or module in self._noted:
+    def note_compile(self, config, decode=False):
+        kernel = kernelcache.coding_kernel(config, decode)
+        if self.quiet or kernel in self._noted:
             return
-        self._noted.add(module)
-        if not kernelcache.kernels_cached(module):
+        self._noted.add(kernel)
+        if not kernelcache.kernels_cached(kernel):
             _say("compiling kernels, first run only")
 
     def destination(self, path, default_name):
@@ -324,7 +324,8 @@ def decompress(files, output, to_stdout, keep, remove, force, quiet, verbose):
         result = _transfer(
             run, path, target,
             lambda src, dst, bar: nbtzip.decompress_file(
-                src, dst, overwrite=run.force, progress=bar, on_config=run.note_compile
+                src, dst, overwrite=run.force, progress=bar,
+                on_config=lambda config: run.note_compile(config, decode=True),
             ),
         )  # fmt: skip
         run.report(path, "decompressed", result, result.output_size, result.input_size)

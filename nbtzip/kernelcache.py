@@ -106,24 +106,31 @@ def _cache_dir_for(source: Path, env) -> Path:
     return Path(custom) / f"{os.path.basename(parent)}_{digest}"
 
 
-def kernels_cached(module: str, env=None) -> bool:
-    """True when numba has index files for nbtzip.<module> newer than its source.
+def kernels_cached(kernel: str, env=None) -> bool:
+    """True when numba has index files for `kernel` newer than its source.
 
+    kernel: "module" (any kernel of nbtzip.module) or "module.function".
     A heuristic for the "compiling kernels, first run only" note: a stale or
     CPU-specific cache miss recompiles silently, which costs time, not bytes.
     """
     env = os.environ if env is None else env
-    source = PACKAGE_DIR / (module.replace(".", os.sep) + ".py")
+    module, _, function = kernel.partition(".")
+    source = PACKAGE_DIR / (module + ".py")
+    pattern = f"{source.stem}.{function}-*.nbi" if function else f"{source.stem}.*.nbi"
     try:
         stamp = source.stat().st_mtime
-        indexes = list(_cache_dir_for(source, env).glob(source.stem + ".*.nbi"))
+        indexes = list(_cache_dir_for(source, env).glob(pattern))
         return any(p.stat().st_mtime >= stamp for p in indexes)
     except OSError:
         return False
 
 
-def kernel_module(config) -> str:
-    """The module whose kernels code streams of this configuration."""
+def coding_kernel(config, decode: bool = False) -> str:
+    """The kernel ("module.function") that encodes or decodes streams of this
+    configuration: compressing compiles the encoder only, so the first
+    decompression after it compiles again."""
     from .config import CTWConfig
 
-    return "ctw" if isinstance(config, CTWConfig) else "engine"
+    if isinstance(config, CTWConfig):
+        return "ctw.decode_symbols" if decode else "ctw.encode_symbols"
+    return "engine._decode" if decode else "engine._encode"
