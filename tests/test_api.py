@@ -305,7 +305,7 @@ def test_cached_encoder_does_not_count_as_a_cached_decoder(tmp_path):
     assert kernelcache.kernels_cached("engine", env)
     assert not kernelcache.kernels_cached("engine._decode", env)
     decoder = kernelcache.coding_kernel(RNNConfig(), decode=True)
-    (where / f"{decoder.split('.', 1)[1]}-32.py311.nbi").write_bytes(b"")
+    (where / f"{decoder}-32.py311.nbi").write_bytes(b"")
     assert kernelcache.kernels_cached(decoder, env)
 
 
