@@ -184,7 +184,8 @@ def learn(net, y):
     if learns_theta and has_prev:
         keep = 1.0 - gamma
         if grad_kind == GRAD_NBT and use_kalman and net.vbar.shape[0] == 1:
-            # 5-6 fused: rank one hands the Kalman pass the parts of
+            # 5. gradient H G~ (eq. (12)) and 6. Kalman step (eqs. (25)-(26))
+            # in one pass: rank one hands the pass the parts of
             # g = s * wbar + sum_i H_i w_i, which is never written out.
             s = nbt.pair_weight(net.H, net.vbar, net.wscale, 0)
             nbt.sparse_gradient(net.H, net.a_in, net.sparse)
@@ -194,13 +195,13 @@ def learn(net, y):
                 net.wbar, net.wsq, net.acc2, net.inv_w,
             )  # fmt: skip
         else:
-            if grad_kind == GRAD_NBT:
+            if grad_kind == GRAD_NBT:  # 5. eq. (12)
                 nbt.gradient(
                     net.H, net.vbar, net.wscale, net.wbar, True, y_prev, net.a_in, net.g,
                 )  # fmt: skip
             else:
-                rtrl.gradient(net.H, net.G, net.g)
-            # 6. eqs. (25)-(26) or (12)
+                rtrl.gradient(net.H, net.G, net.g)  # eq. (6)
+            # 6. eqs. (25)-(26) (Kalman) or (12) (Euclidean)
             if use_kalman:
                 kalman.step_outer(
                     net.jt00, net.jt0k, net.jtkk, net.theta, net.g, 1.0, net.sparse[:0], 0,
