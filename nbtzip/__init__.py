@@ -123,7 +123,8 @@ def compress(data, level=DEFAULT_LEVEL, *, config=None, **options) -> bytes:
 
 
 def decompress(data) -> bytes:
-    """The original bytes of one .nbt stream; FormatError if it is not exactly that."""
+    """The original bytes of one .nbt stream, or of several concatenated ones in
+    order; FormatError if data is not exactly that."""
     return b"".join(StreamDecoder(io.BytesIO(data)))
 
 

@@ -19,6 +19,10 @@ All integers are little-endian.
              CRC          4   CRC-32 of all original bytes
 
 The model state carries from block to block, so blocks decode in order only.
+Streams concatenate: a file may hold several streams one after another (as
+`cat a.nbt b.nbt` makes them), each with its own header, model and trailer,
+and decodes to their originals in order, like gzip members or xz streams.
+Anything after a trailer that is not the start of another stream is refused.
 A block whose coded form would not be smaller than itself (incompressible
 data, a model that has not learned yet) is stored as it is, so no input grows
 by more than the block and stream headers.
@@ -37,6 +41,7 @@ import numpy as np
 
 from . import codecs
 from .config import LEVELS, RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_bytes, to_bytes
+from .crc import concat as crc_concat
 
 MAGIC = b"\x89NBT\r\n\x1a\n"
 VERSION = 1
@@ -138,8 +143,9 @@ def _read_exact(fp, n: int) -> bytes:
     return data
 
 
-def read_header(fp) -> Header:
-    prefix = read_upto(fp, _PREFIX.size)
+def read_header(fp, start: bytes = b"") -> Header:
+    """The header of a stream; start: its first bytes, already read from fp."""
+    prefix = start + read_upto(fp, _PREFIX.size - len(start))
     if not prefix:
         raise FormatError("empty input, not an .nbt file")
     if not prefix.startswith(MAGIC) and not MAGIC.startswith(prefix):
@@ -181,9 +187,12 @@ def _read_trailer(fp):
     return _TRAILER.unpack(_read_exact(fp, _TRAILER.size))
 
 
-def _expect_eof(fp):
-    if fp.read(1):
+def _next_stream(fp) -> bytes:
+    """After a trailer: b"" at the end of input, else the magic of the next stream."""
+    start = read_upto(fp, len(MAGIC))
+    if start and start != MAGIC:
         raise FormatError("trailing data after the end of the .nbt stream")
+    return start
 
 
 class StreamEncoder:
@@ -239,17 +248,29 @@ class StreamEncoder:
 
 
 class StreamDecoder:
-    """Reads one .nbt stream from a binary file object; iterate for verified blocks."""
+    """Reads the .nbt streams of a binary file object, one after another;
+    iterate for verified blocks. header is the current stream's."""
 
     def __init__(self, fp):
         self.fp = fp
         self.header = read_header(fp)
         self.consumed = self.header.size  # compressed bytes read so far
-        self.length = 0
-        self._crc = 0
+        self.length = 0  # original bytes, all streams
+        self.streams = 1
 
     def __iter__(self):
+        while True:
+            yield from self._stream()
+            start = _next_stream(self.fp)
+            if not start:
+                return
+            self.header = read_header(self.fp, start)
+            self.consumed += self.header.size
+            self.streams += 1
+
+    def _stream(self):
         codec = None
+        length = crc_all = 0
         while True:
             block = _read_block_header(self.fp)
             if block is None:
@@ -272,26 +293,29 @@ class StreamDecoder:
                 data = codec.decode_block(payload, n)
             if len(data) != n or zlib.crc32(data) != crc:
                 raise FormatError("corrupted data (checksum mismatch)")
+            length += n
             self.length += n
-            self._crc = zlib.crc32(data, self._crc)
+            crc_all = zlib.crc32(data, crc_all)
             yield data
-        length, crc = _read_trailer(self.fp)
+        total, crc = _read_trailer(self.fp)
         self.consumed += TRAILER_SIZE
-        if length != self.length:
+        if total != length:
             raise FormatError("corrupted trailer (length mismatch)")
-        if crc != self._crc:
+        if crc != crc_all:
             raise FormatError("corrupted data (checksum mismatch)")
-        _expect_eof(self.fp)
 
 
 @dataclass(frozen=True)
 class Info:
+    """What `nbtzip info` shows; config and alphabet_size are the first stream's."""
+
     config: object
     alphabet_size: int
     blocks: int
     original_size: int
     compressed_size: int
-    crc32: int
+    crc32: int  # of all the original bytes
+    streams: int = 1
 
     @property
     def bits_per_byte(self) -> float:
@@ -303,22 +327,30 @@ class Info:
 
 
 def scan(fp) -> Info:
-    """Header, block headers and trailer of a stream, without decoding (like `xz -l`)."""
-    header = read_header(fp)
-    size = header.size
-    blocks = 0
-    length = 0
-    while (block := _read_block_header(fp)) is not None:
-        n, m, _, _ = block
-        _skip(fp, m)
-        blocks += 1
-        length += n
-        size += _BLOCK.size + m
-    total, crc = _read_trailer(fp)
-    if total != length:
-        raise FormatError("corrupted trailer (length mismatch)")
-    _expect_eof(fp)
-    return Info(header.config, int(header.alphabet.sum()), blocks, length, size + TRAILER_SIZE, crc)
+    """Headers, block headers and trailers of the streams, without decoding (like `xz -l`)."""
+    first = header = read_header(fp)
+    size = blocks = length = crc_all = 0
+    streams = 1
+    while True:
+        size += header.size + TRAILER_SIZE
+        stream_length = 0
+        while (block := _read_block_header(fp)) is not None:
+            n, m, _, _ = block
+            _skip(fp, m)
+            blocks += 1
+            stream_length += n
+            size += _BLOCK.size + m
+        total, crc = _read_trailer(fp)
+        if total != stream_length:
+            raise FormatError("corrupted trailer (length mismatch)")
+        length += stream_length
+        crc_all = crc_concat(crc_all, crc, stream_length)
+        start = _next_stream(fp)
+        if not start:
+            break
+        header = read_header(fp, start)
+        streams += 1
+    return Info(first.config, int(first.alphabet.sum()), blocks, length, size, crc_all, streams)
 
 
 def _skip(fp, n: int):

@@ -1,4 +1,7 @@
-"""nbtzip.open(): a file object that reads or writes one .nbt stream.
+"""nbtzip.open(): a file object that reads .nbt streams or writes one.
+
+Reading goes through every stream of a multi-stream file; appending ("ab")
+writes a new stream after those already there.
 
 Memory stays constant whatever the stream's length: a reader holds one
 decoded block, a writer at most one block of pending input. A writer does not
@@ -15,11 +18,11 @@ from .config import DEFAULT_LEVEL
 from .container import BLOCK_SIZE, StreamDecoder, StreamEncoder, full_alphabet
 
 _READ_MODES = {"r": "rb", "rb": "rb"}
-_WRITE_MODES = {"w": "wb", "wb": "wb", "x": "xb", "xb": "xb"}
+_WRITE_MODES = {"w": "wb", "wb": "wb", "x": "xb", "xb": "xb", "a": "ab", "ab": "ab"}
 
 
 class NbtFile(io.BufferedIOBase):
-    """A binary file object over a .nbt stream (mode "rb", "wb" or "xb").
+    """A binary file object over .nbt streams (mode "rb", "wb", "xb" or "ab").
 
     filename: a path, or a binary file object (left open on close).
     A reader raises FormatError where the stream is damaged; bytes it returned
@@ -29,7 +32,7 @@ class NbtFile(io.BufferedIOBase):
     def __init__(self, filename, mode="rb", *, config=None):
         super().__init__()
         if mode not in _READ_MODES and mode not in _WRITE_MODES:
-            raise ValueError(f"invalid mode {mode!r}: use 'rb', 'wb' or 'xb'")
+            raise ValueError(f"invalid mode {mode!r}: use 'rb', 'wb', 'xb' or 'ab'")
         self._reading = mode in _READ_MODES
         raw_mode = _READ_MODES.get(mode) or _WRITE_MODES[mode]
         if isinstance(filename, (str, bytes, os.PathLike)):
@@ -179,7 +182,7 @@ def open(
     newline=None,
     **options,
 ):
-    """Open a .nbt stream, like lzma.open: modes "rb"/"wb"/"xb", or "rt"/"wt"/"xt".
+    """Open a .nbt file, like lzma.open: modes "rb"/"wb"/"xb"/"ab", or "rt"/"wt"/"xt"/"at".
 
     Writing: level, config and options choose the model as in nbtzip.compress.
     Text modes wrap the binary file in io.TextIOWrapper.

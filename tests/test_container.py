@@ -164,8 +164,56 @@ def test_every_truncation_is_rejected():
 
 def test_trailing_data_is_rejected():
     blob = _compress(b"abc")
-    with pytest.raises(FormatError, match="trailing data"):
-        nbtzip.decompress(blob + b"\0")
+    for tail in (b"\0", MAGIC[:5], b"x" * 40, _compress(b"def") + b"\0"):
+        with pytest.raises(FormatError, match="trailing data"):
+            nbtzip.decompress(blob + tail)
+
+
+def test_concatenated_streams_decode_to_the_concatenation():
+    """cat a.nbt b.nbt decodes to a + b, as gzip members do: each stream keeps its
+    own model, alphabet and trailer, and an empty stream may sit in between."""
+    parts = [
+        (b"first stream " * 3000, CONFIG),  # several blocks
+        (b"", CONFIG),
+        (bytes(range(256)), dataclasses.replace(CONFIG, seed=9)),
+        (b"zzzz", CTWConfig(depth=2)),
+    ]
+    blob = b"".join(_compress(data, config) for data, config in parts)
+    expected = b"".join(data for data, _ in parts)
+    assert nbtzip.decompress(blob) == expected
+    with nbtzip.open(io.BytesIO(blob)) as f:
+        assert f.read(7) + f.read() == expected
+    facts = container.scan(io.BytesIO(blob))
+    assert facts.streams == 4
+    assert facts.original_size == len(expected)
+    assert facts.compressed_size == len(blob)
+    assert facts.crc32 == zlib.crc32(expected)
+    assert facts.config == CONFIG
+
+
+def test_damage_in_a_later_stream_is_caught():
+    first, second = _compress(b"one" * 100), _compress(b"two" * 100)
+    for cut in range(1, len(second)):
+        with pytest.raises(FormatError):
+            nbtzip.decompress(first + second[:cut])
+        with pytest.raises(FormatError):
+            container.scan(io.BytesIO(first + second[:cut]))
+    damaged = bytearray(second)
+    damaged[_block_header_offset(second) + 12 + 5] ^= 0x40  # the second stream's payload
+    with pytest.raises(FormatError):
+        nbtzip.decompress(first + bytes(damaged))
+
+
+def test_append_mode_adds_a_stream(tmp_path):
+    path = tmp_path / "log.nbt"
+    with nbtzip.open(path, "wb", config=CONFIG) as f:
+        f.write(b"monday\n")
+    with nbtzip.open(path, "ab", config=CONFIG) as f:
+        f.write(b"tuesday\n")
+    with nbtzip.open(path, "at", config=CONFIG) as f:
+        f.write("wednesday\n")
+    assert nbtzip.decompress(path.read_bytes()) == b"monday\ntuesday\nwednesday\n"
+    assert container.scan(io.BytesIO(path.read_bytes())).streams == 3
 
 
 def _block_header_offset(blob):
