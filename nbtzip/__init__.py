@@ -114,7 +114,7 @@ def make_config(level=DEFAULT_LEVEL, *, config=None, model="rnn", algorithm=None
 def compress(data, level=DEFAULT_LEVEL, *, config=None, **options) -> bytes:
     """Compress bytes-like data into one .nbt stream (alphabet: the bytes present)."""
     config = make_config(level, config=config, **options)
-    data = data if isinstance(data, (bytes, bytearray)) else memoryview(data).tobytes()
+    data = _bytes_like(data)
     out = io.BytesIO()
     encoder = StreamEncoder(out, config, alphabet_of(data))
     encoder.write(data)
@@ -125,7 +125,17 @@ def compress(data, level=DEFAULT_LEVEL, *, config=None, **options) -> bytes:
 def decompress(data) -> bytes:
     """The original bytes of one .nbt stream, or of several concatenated ones in
     order; FormatError if data is not exactly that."""
-    return b"".join(StreamDecoder(io.BytesIO(data)))
+    return b"".join(StreamDecoder(io.BytesIO(_bytes_like(data))))
+
+
+def _bytes_like(data):
+    """bytes or bytearray as they are, any other buffer as bytes; TypeError for the rest."""
+    if isinstance(data, (bytes, bytearray)):
+        return data
+    try:
+        return memoryview(data).tobytes()
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not {type(data).__name__!r}") from None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -145,6 +145,15 @@ def test_bad_options_are_refused_before_any_work():
         nbtzip.compress(b"x", config="rnn")
 
 
+@pytest.mark.parametrize("value", [None, "text", 3, [1, 2]])
+def test_data_that_is_not_bytes_like_is_a_type_error(value):
+    for function in (nbtzip.compress, nbtzip.decompress):
+        with pytest.raises(
+            TypeError, match=f"^a bytes-like object is required, not '{type(value).__name__}'$"
+        ):
+            function(value)
+
+
 def test_open_streams_writes_and_reads_across_blocks(tmp_path):
     config = MODELS["ctw"]()
     chunks = [english_like(n, seed=n) for n in (10, BLOCK_SIZE - 3, 1, 2 * BLOCK_SIZE + 7, 0)]
