@@ -328,29 +328,49 @@ class Info:
 
 def scan(fp) -> Info:
     """Headers, block headers and trailers of the streams, without decoding (like `xz -l`)."""
-    first = header = read_header(fp)
-    size = blocks = length = crc_all = 0
-    streams = 1
+    first = None
+    size = blocks = length = crc_all = streams = 0
+    for header, stream_size, stream_blocks, stream_length, crc in _walk(fp):
+        first = first or header
+        size += stream_size
+        blocks += stream_blocks
+        length += stream_length
+        crc_all = crc_concat(crc_all, crc, stream_length)
+        streams += 1
+    return Info(first.config, int(first.alphabet.sum()), blocks, length, size, crc_all, streams)
+
+
+def stream_spans(fp) -> list[tuple[int, int]]:
+    """(offset, size) in fp of each stream, from the headers alone (fp seekable)."""
+    offset = fp.tell()
+    spans = []
+    for _, size, _, _, _ in _walk(fp):
+        spans.append((offset, size))
+        offset += size
+    return spans
+
+
+def _walk(fp):
+    """(header, size, blocks, original length, CRC) of each stream in turn,
+    skipping the payloads; the trailers' lengths are checked."""
+    header = read_header(fp)
     while True:
-        size += header.size + TRAILER_SIZE
-        stream_length = 0
+        size = header.size + TRAILER_SIZE
+        blocks = length = 0
         while (block := _read_block_header(fp)) is not None:
             n, m, _, _ = block
             _skip(fp, m)
             blocks += 1
-            stream_length += n
+            length += n
             size += _BLOCK.size + m
         total, crc = _read_trailer(fp)
-        if total != stream_length:
+        if total != length:
             raise FormatError("corrupted trailer (length mismatch)")
-        length += stream_length
-        crc_all = crc_concat(crc_all, crc, stream_length)
+        yield header, size, blocks, length, crc
         start = _next_stream(fp)
         if not start:
-            break
+            return
         header = read_header(fp, start)
-        streams += 1
-    return Info(first.config, int(first.alphabet.sum()), blocks, length, size, crc_all, streams)
 
 
 def _skip(fp, n: int):

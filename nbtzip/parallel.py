@@ -1,0 +1,146 @@
+"""Compressing and decompressing on several cores, as independent streams.
+
+One stream is sequential by nature: every byte's prediction depends on all
+the learning before it. To use N cores, compress_file(threads=N) cuts the
+input into segments and codes each as a stream of its own (own alphabet, own
+model learning from scratch) in a worker process; the streams are written
+in order, so the file is an ordinary multi-stream .nbt (container.py) that
+any nbtzip decodes. The price is the learning each new model has to redo,
+so segments are never made shorter than MIN_SEGMENT (README, "Threads").
+
+Decompression can use several workers only when the file has several
+streams; each worker decodes whole streams (checking every block as usual)
+and the parent writes their bytes in order.
+
+Workers are forked where the platform allows it: they start at once with
+the parent's compiled kernels, and a script calling compress_file needs no
+`if __name__ == "__main__"` guard (spawn would re-run it). Nothing in the
+parent runs threads that fork could break (no parallel=True kernels), and
+workers leave through os._exit, never flushing the parent's buffers. They
+ignore SIGINT and take SIGTERM and SIGHUP by default: the parent alone
+cleans up, and terminates them. At most threads + 1 segments are in flight,
+so memory stays bounded by about (threads + 1) x segment size.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import multiprocessing
+import os
+import signal
+
+from .container import read_upto
+
+MIN_SEGMENT = 1 << 20
+MAX_SEGMENT = 64 << 20
+PIPE_SEGMENT = 16 << 20  # when the input's size is unknown
+
+
+def resolve_threads(threads) -> int:
+    """threads as asked; 0 means one per available core."""
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise ValueError(f"threads must be a non-negative integer, got {threads!r}")
+    if threads == 0:
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    return threads
+
+
+def segment_size(total: int | None, threads: int) -> int:
+    """Bytes per stream: the input split evenly over the workers, within bounds."""
+    if total is None:
+        return PIPE_SEGMENT
+    share = -(-total // threads)
+    return min(MAX_SEGMENT, max(MIN_SEGMENT, share))
+
+
+def _worker_signals():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+@contextlib.contextmanager
+def _workers(threads):
+    pool = _context().Pool(threads, initializer=_worker_signals)
+    try:
+        yield pool
+        pool.close()
+    except BaseException:
+        pool.terminate()  # do not wait for segments nobody will read
+        raise
+    finally:
+        pool.join()
+
+
+def _compress_segment(data: bytes, config) -> bytes:
+    from . import compress
+
+    return compress(data, config=config)
+
+
+def _decompress_streams(blob: bytes) -> bytes:
+    from . import decompress
+
+    return decompress(blob)
+
+
+def compress_segments(fin, fout, config, threads, size, progress=None, total=None):
+    """Code fin as streams of `size` bytes in `threads` workers; returns (read, written)."""
+    read = written = 0
+    pending = collections.deque()
+    exhausted = False
+    with _workers(threads) as pool:
+        while True:
+            while not exhausted and len(pending) <= threads:
+                segment = read_upto(fin, size)
+                exhausted = len(segment) < size
+                if segment:
+                    job = pool.apply_async(_compress_segment, (segment, config))
+                    pending.append((len(segment), job))
+            if not pending:
+                break
+            length, job = pending.popleft()
+            blob = job.get()
+            fout.write(blob)
+            read += length
+            written += len(blob)
+            if progress is not None:
+                progress(read, total)
+    if read == 0:  # an empty input is still one (empty) stream
+        blob = _compress_segment(b"", config)
+        fout.write(blob)
+        written += len(blob)
+    return read, written
+
+
+def decompress_streams(fin, fout, spans, threads, progress=None, total=None):
+    """Decode the streams at spans ((offset, length) in fin, in order) in `threads`
+    workers, writing their bytes to fout; returns the original bytes written."""
+    written = done = 0
+    pending = collections.deque()
+    spans = collections.deque(spans)
+    with _workers(threads) as pool:
+        while spans or pending:
+            while spans and len(pending) <= threads:
+                offset, length = spans.popleft()
+                fin.seek(offset)
+                job = pool.apply_async(_decompress_streams, (read_upto(fin, length),))
+                pending.append((length, job))
+            length, job = pending.popleft()
+            data = job.get()
+            fout.write(data)
+            written += len(data)
+            done += length
+            if progress is not None:
+                progress(done, total)
+    return written
