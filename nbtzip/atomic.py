@@ -4,13 +4,24 @@ Data goes to a hidden temporary file in the destination directory and is
 renamed over the destination only when the writer finished without an
 exception (Ctrl-C included), so a failure never leaves half a file behind and
 never touches an existing file that was not meant to be replaced.
+
+A destination that exists and is not a regular file (a character device such
+as /dev/null, a FIFO, a socket) is opened and written directly, the way a
+shell redirection would: renaming over it would replace the node itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
+import stat
 import tempfile
+
+# tempfile.mkstemp puts this many random characters between prefix and suffix.
+_RANDOM_CHARS = 8
+_TEMP_SUFFIX = ".tmp"
 
 
 def default_mode() -> int:
@@ -20,29 +31,113 @@ def default_mode() -> int:
     return 0o666 & ~mask
 
 
+class _NamedFileIO(io.FileIO):
+    """A FileIO whose write errors name a file (the output, not whatever was read)."""
+
+    def __init__(self, fd, label):
+        super().__init__(fd, "wb")
+        self._label = label
+
+    def write(self, data):
+        try:
+            return super().write(data)
+        except OSError as exc:
+            raise _named(exc, self._label) from None
+
+
+def _named(exc: OSError, label) -> OSError:
+    """exc with filename set to label (the same OSError subclass, by errno)."""
+    if exc.filename is not None or exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror, label)
+
+
+def _writer(fd, label) -> io.BufferedWriter:
+    return io.BufferedWriter(_NamedFileIO(fd, label))
+
+
+def _name_max(directory) -> int:
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def temp_prefix(base: str, name_max: int = 255) -> str:
+    """The prefix ".BASE." shortened so that the temporary name fits in name_max bytes."""
+    room = name_max - 2 - _RANDOM_CHARS - len(_TEMP_SUFFIX)
+    while len(os.fsencode(base)) > room:
+        base = base[:-1]
+    return "." + base + "."
+
+
 @contextlib.contextmanager
-def atomic_output(path, *, overwrite: bool = False, mode: int | None = None):
+def _direct(path):
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    with _writer(fd, path) as fp:
+        yield fp
+
+
+@contextlib.contextmanager
+def atomic_output(path, *, overwrite: bool = False, mode: int | None = None, times=None):
     """Yield a binary file object; on success it becomes `path`.
 
     FileExistsError when `path` exists and overwrite is false (checked before
     any work starts and again before the rename). The final file gets `mode`
-    (default: as open() would create it).
+    (default: as open() would create it) and, when given, `times`, an
+    (atime_ns, mtime_ns) pair. Write errors name `path`.
+
+    An existing character device, FIFO or socket is written directly (no
+    temporary file, no mode or times; overwrite is not needed, as nothing
+    stored is replaced). A block device holds data: it needs overwrite.
+    IsADirectoryError when `path` is a directory.
     """
     path = os.fspath(path)
+    if not path:
+        raise FileNotFoundError(errno.ENOENT, "empty file name", path)
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if overwrite or not stat.S_ISBLK(st.st_mode):
+            with _direct(path) as fp:
+                yield fp
+            return
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(f"{path}: output file exists")
-    directory = os.path.dirname(path) or "."
+    directory, base = os.path.split(path)
+    directory = directory or "."
+    name_max = _name_max(directory)
+    if len(os.fsencode(base)) > name_max:
+        raise OSError(errno.ENAMETOOLONG, f"cannot write: {os.strerror(errno.ENAMETOOLONG)}", path)
     try:
         fd, tmp = tempfile.mkstemp(
-            dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
+            dir=directory, prefix=temp_prefix(base, name_max), suffix=_TEMP_SUFFIX
         )
     except OSError as exc:
         # Name the file the caller asked for, not the temporary one.
         raise OSError(exc.errno, f"cannot write: {exc.strerror}", path) from None
     try:
-        with os.fdopen(fd, "wb") as fp:
+        with _writer(fd, path) as fp:
             yield fp
-        os.chmod(tmp, default_mode() if mode is None else mode)
+        try:
+            os.chmod(tmp, default_mode() if mode is None else mode)
+            if times is not None:
+                os.utime(tmp, ns=times)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot write: {exc.strerror}", path) from None
+        _put_in_place(tmp, path, overwrite)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _put_in_place(tmp, path, overwrite):
+    try:
         if overwrite:
             os.replace(tmp, path)
         else:
@@ -57,8 +152,10 @@ def atomic_output(path, *, overwrite: bool = False, mode: int | None = None):
                     raise FileExistsError(f"{path}: output file exists") from None
                 os.replace(tmp, path)
             else:
-                os.unlink(tmp)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+    except FileExistsError:
         raise
+    except OSError as exc:
+        # The error is about the destination, not the temporary name.
+        raise OSError(exc.errno, f"cannot write: {exc.strerror}", path) from None

@@ -1,15 +1,20 @@
 """The nbtzip command: compress, decompress, info (and bench). A thin layer over the API.
 
 Habits follow gzip / xz: FILE -> FILE.nbt beside it, `-` or no FILE for
-standard input, inputs kept by default. Exit status 0 on success, 1 when any
-file failed (one line on stderr each), 2 on usage errors, 130 on Ctrl-C and
-143 on SIGTERM (partial outputs removed in both cases).
+standard input, inputs kept by default, the input's mode and times carried
+over to the output. Exit status 0 on success, 1 when any file failed (one
+line on stderr each), 2 on usage errors (one line too), 128 + the signal on
+SIGINT, SIGTERM, SIGHUP and SIGQUIT (partial outputs removed), and 141,
+quietly, when the reader of standard output goes away.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import signal
+import stat
 import sys
 
 import click
@@ -17,12 +22,18 @@ import click
 import nbtzip
 
 from . import kernelcache
+from .atomic import atomic_output
 from .config import DEFAULT_LEVEL, LEVELS, ConfigError
 from .container import FormatError
 from .progress import ProgressBar, human_size
 
 SUFFIX = ".nbt"
 STDIO = "-"
+STDOUT_LABEL = "(stdout)"
+BROKEN_PIPE_STATUS = 128 + 13  # what a shell shows for a process killed by SIGPIPE
+
+# Signals that end the command like Ctrl-C does (partial output removed), as gzip does.
+_SIGNAL_NAMES = {"SIGHUP": "hangup", "SIGQUIT": "quit", "SIGTERM": "terminated"}
 
 
 class FileError(Exception):
@@ -30,46 +41,211 @@ class FileError(Exception):
 
 
 def _say(message: str):
-    click.echo(f"nbtzip: {message}", err=True)
+    try:
+        click.echo(f"nbtzip: {message}", err=True)
+    except (OSError, ValueError):  # stderr itself is gone: nothing left to tell
+        pass
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised like Ctrl-C so that partial outputs are removed on the way out."""
+    """SIGTERM, SIGHUP or SIGQUIT, raised like Ctrl-C so that partial outputs are removed."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated
+def _on_signal(signum, frame):
+    raise Terminated(signum)
+
+
+def _install_signal_handlers():
+    """Handlers for the terminating signals not ignored (nohup stays in force); the old ones."""
+    previous = {}
+    for name in _SIGNAL_NAMES:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            old = signal.getsignal(signum)
+            if old != signal.SIG_IGN:
+                signal.signal(signum, _on_signal)
+                previous[signum] = old
+        except ValueError:  # not the main thread (an embedding program): leave it alone
+            break
+    return previous
+
+
+def _restore_signal_handlers(previous):
+    for signum, old in previous.items():
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(signum, signal.SIG_DFL if old is None else old)
+
+
+# A signal whose exception was raised inside a callback from C (numba's compiler
+# calls back into Python), where Python prints it as "Exception ignored" and
+# carries on: remembered here and raised again at the next block.
+_swallowed = None
+
+
+def _on_unraisable(args, default):
+    global _swallowed
+    exc = args.exc_value
+    if isinstance(exc, Terminated):
+        _swallowed = exc.signum
+    elif isinstance(exc, KeyboardInterrupt):
+        _swallowed = signal.SIGINT
+    else:
+        default(args)
+
+
+def _raise_swallowed():
+    if _swallowed is not None:
+        if _swallowed == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(_swallowed)
+
+
+_stdout_lost = False
+
+
+def _drop_stdout():
+    """After a write error on standard output: send what is still buffered nowhere, so
+    that Python's flush at exit does not fail again and print an exception."""
+    global _stdout_lost
+    _stdout_lost = True
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # no real file descriptor (a test runner)
+        pass
+
+
+def _stdout_error(exc: OSError) -> OSError:
+    """exc from writing standard output, named so (the input is not to blame)."""
+    _drop_stdout()
+    if exc.filename is not None or exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror, STDOUT_LABEL)  # EPIPE stays a BrokenPipeError
+
+
+def _flush_stdout():
+    try:
+        sys.stdout.flush()
+    except ValueError:  # closed
+        pass
+    except OSError as exc:
+        raise _stdout_error(exc) from None
+
+
+def _echo(line: str):
+    """A line of standard output; its write errors name standard output."""
+    try:
+        click.echo(line)
+    except OSError as exc:
+        raise _stdout_error(exc) from None
+
+
+def _help_hint(ctx) -> str:
+    names = []
+    while ctx is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    names[-1:] = ["nbtzip"]
+    return " ".join(reversed(names)) + " --help"
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    message = " ".join(exc.format_message().split())
+    if message.endswith(".") and not message.endswith(".."):
+        message = message[:-1]
+    return f"{message} (try '{_help_hint(exc.ctx)}')"
 
 
 class _Group(click.Group):
-    """Turns everything but usage errors into one stderr line and an exit status."""
+    """One stderr line and an exit status for everything, usage errors included."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except no_args as exc:  # plain `nbtzip`: the help text, as click shows it
+            exc.show()
+            status = exc.exit_code
+        except click.UsageError as exc:
+            _say(_usage_line(exc))
+            status = exc.exit_code
+        except click.ClickException as exc:
+            _say(" ".join(exc.format_message().split()))
+            status = exc.exit_code
+        except click.Abort:  # Ctrl-C while the command line was read
+            _say("interrupted")
+            status = 130
+        status = status if isinstance(status, int) else 0
+        if standalone_mode:
+            sys.exit(status)
+        return status
 
     def invoke(self, ctx):
+        global _stdout_lost, _swallowed
+        _stdout_lost, _swallowed = False, None
+        previous = _install_signal_handlers()
+        unraisablehook = sys.unraisablehook
+        sys.unraisablehook = functools.partial(_on_unraisable, default=unraisablehook)
         try:
-            signal.signal(signal.SIGTERM, _on_sigterm)
-        except ValueError:  # not the main thread (an embedding program): leave it alone
-            pass
-        try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                # Output still buffered fails here, not in Python's flush at exit.
+                _flush_stdout()
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
-            _say("interrupted")
-            ctx.exit(130)
-        except Terminated:
-            _say("terminated")
-            ctx.exit(143)
+            _signalled(ctx, signal.SIGINT)
+        except Terminated as exc:
+            _signalled(ctx, exc.signum)
         except BrokenPipeError:
-            # Keep Python's exit-time flush of stdout from complaining again.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            _say("broken pipe")
-            ctx.exit(1)
-        except Exception as exc:  # a bug: still one line unless asked for more
-            if os.environ.get("NBTZIP_DEBUG"):
+            # The reader went away: stop quietly, as gzip and xz do when SIGPIPE kills them.
+            _drop_stdout()
+            ctx.exit(BROKEN_PIPE_STATUS)
+        except Exception as exc:
+            if _swallowed is not None:  # what the swallowed signal broke (numba's compile)
+                _signalled(ctx, _swallowed)
+            if os.environ.get("NBTZIP_DEBUG"):  # a bug: still one line unless asked for more
                 raise
             _say(f"internal error: {type(exc).__name__}: {exc} (NBTZIP_DEBUG=1 shows a traceback)")
             ctx.exit(1)
+        finally:
+            sys.unraisablehook = unraisablehook
+            _restore_signal_handlers(previous)
+
+
+def _signalled(ctx, signum):
+    """One line and status 128 + signum (the partial output is gone by now)."""
+    if signum == signal.SIGINT:
+        _say("interrupted")
+    else:
+        _say(_SIGNAL_NAMES.get(signal.Signals(signum).name, "terminated"))
+    ctx.exit(128 + signum)
+
+
+class _Command(click.Command):
+    """Keeps the order the options came in, so that the last level given wins (like gzip)."""
+
+    def make_parser(self, ctx):
+        parser = super().make_parser(ctx)
+        parse = parser.parse_args
+
+        def parse_args(args):
+            opts, largs, order = parse(args)
+            ctx.meta["nbtzip.order"] = [param.name for param in order]
+            return opts, largs, order
+
+        parser.parse_args = parse_args
+        return parser
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,6 +256,7 @@ def main():
     \b
       nbtzip compress FILE...        writes FILE.nbt, keeps FILE
       nbtzip decompress FILE.nbt...  writes FILE, keeps FILE.nbt
+      nbtzip decompress -t FILE.nbt  checks FILE.nbt, writes nothing
       nbtzip info FILE.nbt...        configuration and sizes, without decoding
     """
 
@@ -91,7 +268,11 @@ def _io_options(f):
         click.option("-k", "--keep", is_flag=True, help="Keep input files (the default)."),
         click.option("--rm", "remove", is_flag=True, help="Delete each input after success."),
         click.option(
-            "-f", "--force", is_flag=True, help="Overwrite outputs; allow a terminal as output."
+            "-f",
+            "--force",
+            is_flag=True,
+            help="Overwrite outputs; allow a terminal as output; "
+            "follow symbolic links; --rm hard-linked inputs.",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
         click.option(
@@ -103,24 +284,87 @@ def _io_options(f):
     return click.argument("files", nargs=-1, metavar="[FILE]...")(f)
 
 
-def _level_options(f):
-    for n in sorted(LEVELS, reverse=True):
-        f = click.option(f"-{n}", f"level_{n}", is_flag=True, hidden=True)(f)
-    return f
+def _level_options(levels):
+    def add(f):
+        for n in sorted(levels, reverse=True):
+            f = click.option(f"-{n}", f"level_{n}", is_flag=True, hidden=True)(f)
+        return f
+
+    return add
+
+
+def _last_level(level, order):
+    """The level the last of -1 .. -9 / --level on the command line asks for (None: none)."""
+    chosen = None
+    for name in order:
+        if name == "level":
+            chosen = level
+        elif name and name.startswith("level_"):
+            chosen = int(name[len("level_") :])
+    if chosen == 0:
+        raise click.UsageError("levels run from -1 to -9; -0, -10 and above do not exist")
+    return chosen
+
+
+class _Discard:
+    """The output of decompress --test: every block is decoded and checked, then dropped."""
+
+    def write(self, data):
+        return len(data)
+
+    def flush(self):
+        pass
+
+
+class _StdoutWriter:
+    """Standard output for compressed or decompressed data; errors name it."""
+
+    def __init__(self):
+        self._fp = sys.stdout.buffer
+
+    def write(self, data):
+        try:
+            return self._fp.write(data)
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def flush(self):
+        try:
+            self._fp.flush()
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def isatty(self):
+        return self._fp.isatty()
 
 
 class _Run:
     """Settings and state shared by the files of one command."""
 
-    def __init__(self, files, output, to_stdout, keep, remove, force, quiet, verbose):
+    def __init__(
+        self,
+        files,
+        output=None,
+        to_stdout=False,
+        keep=False,
+        remove=False,
+        force=False,
+        quiet=False,
+        verbose=False,
+        test=False,
+    ):
         if keep and remove:
             raise click.UsageError("--keep and --rm contradict each other")
         if quiet and verbose:
             raise click.UsageError("--quiet and --verbose contradict each other")
         if output is not None and to_stdout:
             raise click.UsageError("--output and --stdout contradict each other")
+        if output == "":
+            raise click.UsageError("--output needs a file name")
         if output is not None and len(files) > 1:
             raise click.UsageError("--output takes a single input file")
+        if test and (output is not None or to_stdout or remove):
+            raise click.UsageError("--test writes nothing: it takes no --output, --stdout or --rm")
         to_stdout = to_stdout or output == STDIO
         if remove and to_stdout:
             raise click.UsageError("--rm does not apply when writing to standard output")
@@ -128,6 +372,7 @@ class _Run:
         self.output = None if output == STDIO else output
         self.to_stdout = to_stdout
         self.remove, self.force, self.quiet, self.verbose = remove, force, quiet, verbose
+        self.test = test
         self.failed = False
         self._noted = set()
 
@@ -139,14 +384,45 @@ class _Run:
         if not kernelcache.kernels_cached(kernel):
             _say("compiling kernels, first run only")
 
+    def check_input(self, path, verb):
+        """FileError for inputs gzip would not touch without -f: a symbolic link whose
+        output would go beside it or that --rm would delete (-c, -o and -t follow it), a
+        directory, an input with other hard links that --rm would delete."""
+        if path == STDIO:
+            return
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            beside = self.output is None and not self.to_stdout and not self.test
+            if not self.force and (beside or self.remove):
+                raise FileError(f"{path}: is a symbolic link, not {verb}; use -f")
+            st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise FileError(f"{path}: is a directory")
+        if self.remove and st.st_nlink > 1 and not self.force:
+            others = st.st_nlink - 1
+            raise FileError(
+                f"{path}: has {others} other link{'s' if others > 1 else ''}, not {verb}; use -f"
+            )
+
     def destination(self, path, default_name):
         """Output path, or None for standard output."""
         if self.to_stdout or (path == STDIO and self.output is None):
             return None
-        target = self.output or default_name
-        if not self.force and os.path.lexists(target):
+        target = self.output if self.output is not None else default_name
+        try:
+            st = os.stat(target)
+        except (OSError, ValueError):
+            st = None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise FileError(f"{target}: is a directory")
+        # A device (other than a disk), FIFO or socket is written into, not replaced.
+        written_into = st is not None and not stat.S_ISREG(st.st_mode)
+        written_into = written_into and not stat.S_ISBLK(st.st_mode)
+        if not self.force and not written_into and os.path.lexists(target):
             raise FileError(f"{target}: output file exists (use -f to overwrite)")
-        if path != STDIO and os.path.exists(target) and os.path.samefile(path, target):
+        if self.remove and written_into:
+            raise FileError(f"{target}: not a regular file, so --rm would lose {path}")
+        if path != STDIO and st is not None and os.path.samefile(path, target):
             raise FileError(f"{target}: output would overwrite the input")
         return target
 
@@ -158,7 +434,7 @@ class _Run:
             except FileError as exc:
                 self._fail(str(exc))
             except FormatError as exc:
-                self._fail(f"{_label(path)}: {exc}")
+                self._fail(f"{_label(path)}: {_decoder_message(exc)}")
             except ConfigError as exc:
                 self._fail(f"{_label(path)}: {exc}")
             except BrokenPipeError:
@@ -166,6 +442,8 @@ class _Run:
             except OSError as exc:
                 name = exc.filename if exc.filename is not None else _label(path)
                 self._fail(f"{name}: {exc.strerror or exc}")
+            if _stdout_lost:
+                break  # like gzip: after a write error on standard output, stop
         if self.failed:
             click.get_current_context().exit(1)
 
@@ -176,36 +454,77 @@ class _Run:
     def report(self, path, verb, result, original, coded):
         if not self.verbose:
             return
-        bpc = 8.0 * coded / original if original else 0.0
-        ratio = coded / original if original else 0.0
+        if original:
+            figures = f"ratio {coded / original:.3f}, {8.0 * coded / original:.3f} bpc"
+        else:
+            figures = "ratio -, bpc -"
         speed = original / result.seconds if result.seconds > 0 else 0.0
         _say(
             f"{_label(path)}: {verb} {human_size(result.input_size)} -> "
-            f"{human_size(result.output_size)}, ratio {ratio:.3f}, {bpc:.3f} bpc, "
-            f"{human_size(speed)}/s"
+            f"{human_size(result.output_size)}, {figures}, {human_size(speed)}/s"
         )
 
     def finish(self, path, target):
         if self.remove and path != STDIO and target is not None:
-            os.unlink(path)
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                raise FileError(
+                    f"cannot remove {path}: {exc.strerror or exc} (the output is kept)"
+                ) from None
 
 
 def _label(path):
     return "(stdin)" if path == STDIO else path
 
 
-def _transfer(run, path, target, work):
-    """work(source, destination, progress bar) for one input, standard streams for "-"."""
-    src = _stdin() if path == STDIO else path
-    dst = _stdout() if target is None else target
-    bar = ProgressBar(_label(path)) if not run.quiet else None
-    try:
-        result = work(src, dst, bar)
-    finally:
-        if bar is not None:
-            bar.close()
-    if target is None:
-        _stdout().flush()
+def _decoder_message(exc):
+    """A FormatError's text without compressing advice: the decoder can only refuse
+    (check_supported words its refusal for the compressing side)."""
+    text = str(exc)
+    cut = text.find(" (use a level")
+    return text[:cut] if cut >= 0 else text
+
+
+def _transfer(run, path, target, work, *, refuse_terminal=False):
+    """work(source, destination, progress callback) for one input.
+
+    Standard input for "-", standard output for no target, a sink for --test.
+    The output of a regular input file gets its mode and times.
+    """
+    with contextlib.ExitStack() as stack:
+        mode = times = None
+        if path == STDIO:
+            src = _stdin()
+        else:
+            src = stack.enter_context(open(path, "rb"))
+            st = os.fstat(src.fileno())
+            if stat.S_ISREG(st.st_mode):
+                mode, times = st.st_mode & 0o777, (st.st_atime_ns, st.st_mtime_ns)
+        if run.test:
+            dst = _Discard()
+        elif target is None:
+            dst = _StdoutWriter()
+        else:
+            dst = stack.enter_context(
+                atomic_output(target, overwrite=run.force, mode=mode, times=times)
+            )
+        if refuse_terminal and not run.force and dst.isatty():
+            raise FileError("compressed data not written to a terminal (use -f to force)")
+        bar = ProgressBar(_label(path)) if not run.quiet else None
+
+        def progress(done, total):
+            _raise_swallowed()  # a signal lost in a callback from C ends the work here
+            if bar is not None:
+                bar(done, total)
+
+        try:
+            result = work(src, dst, progress)
+        finally:
+            if bar is not None:
+                bar.close()
+        _raise_swallowed()
+        dst.flush()
     return result
 
 
@@ -219,34 +538,35 @@ def _stdout():
     return sys.stdout.buffer
 
 
-def _config_from_flags(level, levels, model, algorithm, hidden, rank, seed, depth):
-    chosen = {n for n, on in levels.items() if on}
-    if level is not None:
-        chosen.add(level)
-    if len(chosen) > 1:
-        raise click.UsageError("several different levels given")
-    level = chosen.pop() if chosen else DEFAULT_LEVEL
+def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
     if model == "ctw":
         if algorithm or hidden or rank or seed is not None:
             raise click.UsageError("--algorithm, --hidden, --rank and --seed apply to --model rnn")
+        if level is not None and level != DEFAULT_LEVEL:
+            raise click.UsageError("levels select RNN sizes; use --depth for CTW")
         return nbtzip.make_config(model="ctw", depth=depth)
     if depth is not None:
         raise click.UsageError("--depth applies to --model ctw")
     try:
         return nbtzip.make_config(
-            level, algorithm=algorithm, hidden_size=hidden, rank=rank, seed=seed
+            DEFAULT_LEVEL if level is None else level,
+            algorithm=algorithm,
+            hidden_size=hidden,
+            rank=rank,
+            seed=seed,
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
 
 
-@main.command()
+@main.command(cls=_Command)
 @_io_options
-@_level_options
+@_level_options([0, *LEVELS])
 @click.option(
     "--level",
     type=click.IntRange(1, 9),
-    help=f"Preset from 1 (fast) to 9 (strong); -1 .. -9 also work.  [default: {DEFAULT_LEVEL}]",
+    help=f"Preset from 1 (fast) to 9 (strong); -1 .. -9 also work, the last one "
+    f"given counts.  [default: {DEFAULT_LEVEL}]",
 )
 @click.option(
     "--model",
@@ -265,20 +585,24 @@ def _config_from_flags(level, levels, model, algorithm, hidden, rank, seed, dept
 @click.option("--rank", type=click.IntRange(1, 64), metavar="K", help="NoBackTrack rank.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), metavar="S", help="PRNG seed.")
 @click.option("--depth", type=click.IntRange(0, 16), metavar="D", help="CTW context depth.")
-def compress(files, output, to_stdout, keep, remove, force, quiet, verbose, level, **flags):
+@click.pass_context
+def compress(ctx, files, output, to_stdout, keep, remove, force, quiet, verbose, level, **flags):
     """Compress each FILE into FILE.nbt.
 
     With no FILE, or FILE -, read standard input and write standard output.
     Input files are kept unless --rm is given. The whole model configuration
     goes into the file: decompressing needs no options.
     """
-    levels = {n: flags.pop(f"level_{n}") for n in LEVELS}
-    config = _config_from_flags(level, levels, **flags)
+    for n in (0, *LEVELS):
+        flags.pop(f"level_{n}")
+    level = _last_level(level, ctx.meta.get("nbtzip.order", ()))
+    config = _config_from_flags(level, **flags)
     run = _Run(files, output, to_stdout, keep, remove, force, quiet, verbose)
     if run.to_stdout and len(run.files) > 1:
         raise click.UsageError("one .nbt stream per output: --stdout takes a single input")
 
     def one(path):
+        run.check_input(path, "compressed")
         if path != STDIO and path.endswith(SUFFIX) and run.output is None and not run.force:
             if not run.to_stdout:
                 raise FileError(f"{path}: already has the {SUFFIX} suffix (use -f to force)")
@@ -288,9 +612,10 @@ def compress(files, output, to_stdout, keep, remove, force, quiet, verbose, leve
         run.note_compile(config)
         result = _transfer(
             run, path, target,
-            lambda src, dst, bar: nbtzip.compress_file(
-                src, dst, config=config, overwrite=run.force, progress=bar
+            lambda src, dst, progress: nbtzip.compress_file(
+                src, dst, config=config, progress=progress
             ),
+            refuse_terminal=True,
         )  # fmt: skip
         run.report(path, "compressed", result, result.input_size, result.output_size)
         run.finish(path, target)
@@ -300,36 +625,49 @@ def compress(files, output, to_stdout, keep, remove, force, quiet, verbose, leve
 
 @main.command()
 @_io_options
-def decompress(files, output, to_stdout, keep, remove, force, quiet, verbose):
+@_level_options(LEVELS)
+@click.option(
+    "-t",
+    "--test",
+    is_flag=True,
+    help="Check each FILE: decode it and verify every checksum, write nothing.",
+)
+def decompress(files, output, to_stdout, keep, remove, force, quiet, verbose, test, **levels):
     """Decompress each FILE.nbt into FILE.
 
     With no FILE, or FILE -, read standard input and write standard output.
     Input files are kept unless --rm is given. Every block and the whole
     output are checked against their CRC-32: damaged data is refused.
+    Levels (-1 .. -9) are accepted and ignored, as gzip -d does.
     """
-    run = _Run(files, output, to_stdout, keep, remove, force, quiet, verbose)
+    run = _Run(files, output, to_stdout, keep, remove, force, quiet, verbose, test)
 
     def one(path):
         if path == STDIO:
             if _stdin().isatty():
                 raise FileError("compressed data not read from a terminal")
             default = None
-        elif path.endswith(SUFFIX) and len(path) > len(SUFFIX):
+        elif run.test:
+            default = None
+        elif path.endswith(SUFFIX) and len(os.path.basename(path)) > len(SUFFIX):
             default = path[: -len(SUFFIX)]
         elif run.output is None and not run.to_stdout:
             raise FileError(f"{path}: unknown suffix, not decompressed (use -o or -c)")
         else:
             default = None
-        target = run.destination(path, default)
+        run.check_input(path, "tested" if run.test else "decompressed")
+        target = None if run.test else run.destination(path, default)
         result = _transfer(
             run, path, target,
-            lambda src, dst, bar: nbtzip.decompress_file(
-                src, dst, overwrite=run.force, progress=bar,
+            lambda src, dst, progress: nbtzip.decompress_file(
+                src, dst, progress=progress,
                 on_config=lambda config: run.note_compile(config, decode=True),
             ),
         )  # fmt: skip
-        run.report(path, "decompressed", result, result.output_size, result.input_size)
-        run.finish(path, target)
+        verb = "tested" if run.test else "decompressed"
+        run.report(path, verb, result, result.output_size, result.input_size)
+        if not run.test:
+            run.finish(path, target)
 
     run.each(one)
 
@@ -338,7 +676,7 @@ def decompress(files, output, to_stdout, keep, remove, force, quiet, verbose):
 @click.argument("files", nargs=-1, required=True, metavar="FILE.nbt...")
 def info(files):
     """Show each stream's configuration and sizes without decoding it (like xz -l)."""
-    run = _Run(files, None, False, False, False, False, False, False)
+    run = _Run(files)
 
     def one(path):
         if path == STDIO and _stdin().isatty():
@@ -346,19 +684,20 @@ def info(files):
         facts = nbtzip.info(_stdin() if path == STDIO else path)
         config = facts.config
         fields = ", ".join(f"{k}={v}" for k, v in vars(config).items())
+        empty = facts.original_size == 0  # no ratio to speak of
         rows = [
             ("model", f"{nbtzip.config.model_name(config)} ({fields})"),
             ("alphabet", f"{facts.alphabet_size} byte values"),
             ("blocks", str(facts.blocks)),
             ("original size", f"{facts.original_size} bytes"),
             ("compressed size", f"{facts.compressed_size} bytes"),
-            ("ratio", f"{facts.ratio:.4f}"),
-            ("bits per byte", f"{facts.bits_per_byte:.4f}"),
+            ("ratio", "-" if empty else f"{facts.ratio:.4f}"),
+            ("bits per byte", "-" if empty else f"{facts.bits_per_byte:.4f}"),
             ("CRC-32", f"{facts.crc32:08x}"),
         ]
-        click.echo(_label(path))
+        _echo(_label(path))
         for name, value in rows:
-            click.echo(f"  {name:<16}{value}")
+            _echo(f"  {name:<16}{value}")
 
     run.each(one)
 

@@ -1,13 +1,20 @@
 """The nbtzip command: round trips, gzip-like habits, and one-line errors that leave no trace."""
 
+import contextlib
+import ctypes
+import errno
 import hashlib
 import io
 import os
 import pty
+import resource
 import signal
+import socket
+import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +24,8 @@ from click.testing import CliRunner
 from conftest import english_like
 
 import nbtzip
-from nbtzip import cli, codecs, kernelcache
+from nbtzip import atomic, cli, codecs, kernelcache
+from nbtzip.atomic import atomic_output
 from nbtzip.config import LEVELS
 from nbtzip.progress import ProgressBar
 
@@ -31,7 +39,8 @@ def compiled_kernels():
     """Compile both directions of both models first, so that the one-time
     "compiling kernels" note does not land in the stderr these tests check."""
     for config in (nbtzip.make_config(hidden_size=8), nbtzip.CTWConfig(depth=3)):
-        nbtzip.decompress(nbtzip.compress(b"warm up", config=config))
+        # Compressible, or the block is stored and the decoder never runs.
+        nbtzip.decompress(nbtzip.compress(b"warm up " * 50, config=config))
 
 
 def run(*args, input=None):
@@ -42,9 +51,12 @@ def run(*args, input=None):
 
 
 def snapshot(directory):
-    """Every file in directory, with a digest and mtime: proves nothing else changed."""
+    """Every file in directory, with a digest and mtime: proves nothing else changed
+    (a subdirectory: the names in it)."""
     return {
         p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        if p.is_file()
+        else sorted(os.listdir(p))
         for p in sorted(Path(directory).iterdir())
     }
 
@@ -374,7 +386,12 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, monkeypatch):
         ["compress", "-o", "x", "a", "b"],
         ["compress", "--keep", "--rm", "a"],
         ["compress", "-c", "--rm", "a"],
-        ["compress", "-1", "-9", "a"],
+        ["compress", "-10", "a"],
+        ["compress", "-0", "a"],
+        ["compress", "--model", "ctw", "-9", "a"],
+        ["compress", "-o", "", "a"],
+        ["decompress", "-t", "-o", "x", "a.nbt"],
+        ["decompress", "-t", "--rm", "a.nbt"],
         ["compress", "--algorithm", "rtrl", "a"],
         ["compress", "--hidden", "0", "a"],
         ["compress", "--model", "ctw", "--hidden", "8", "a"],
@@ -393,6 +410,11 @@ def test_usage_errors_exit_2_without_touching_files(tmp_path, args):
     finally:
         os.chdir(cwd)
     assert result.exit_code == 2
+    # One line, like gzip and xz, not click's four-line block.
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("nbtzip: ") and lines[0].endswith(" --help')"), lines[0]
+    assert f"(try 'nbtzip {args[0]} --help')" in lines[0]
     assert "Traceback" not in result.stderr
     assert snapshot(tmp_path) == before
 
@@ -421,8 +443,16 @@ def test_progress_bar_draws_on_a_terminal_only():
     assert pipe.getvalue() == ""
 
 
-@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status):
+@pytest.mark.parametrize(
+    "sig, status, word",
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGHUP, 129, "hangup"),  # a closed terminal or an ssh disconnect
+        (signal.SIGQUIT, 131, "quit"),
+    ],
+)
+def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status, word):
     src = tmp_path / "long.txt"
     src.write_bytes(english_like(4 * 65536, seed=8))
     before = snapshot(tmp_path)
@@ -439,11 +469,11 @@ def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status):
     child.send_signal(sig)
     _, err = child.communicate(timeout=120)
     assert child.returncode == status
-    assert len(err.decode().splitlines()) == 1
+    assert err.decode().splitlines() == [f"nbtzip: {word}"]
     assert snapshot(tmp_path) == before
 
 
-def test_a_reader_that_goes_away_ends_the_command_with_one_line(tmp_path):
+def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(english_like(5 * 65536, seed=6))
     assert run("compress", *CTW, src).exit_code == 0
@@ -456,5 +486,368 @@ def test_a_reader_that_goes_away_ends_the_command_with_one_line(tmp_path):
     assert child.stdout.read(10) == src.read_bytes()[:10]
     child.stdout.close()
     err = child.stderr.read().decode()
-    assert child.wait(timeout=120) == 1
-    assert err.splitlines() == ["nbtzip: broken pipe"]
+    assert child.wait(timeout=120) == 141  # as if SIGPIPE ended it, like gzip and xz
+    assert err == ""
+
+
+# -- review findings: outputs that are not regular files -------------------------
+
+
+def _child(*args, **kwargs):
+    """`python -m nbtzip ARGS` in a child process (real file descriptors and signals)."""
+    return subprocess.run(
+        [sys.executable, "-m", "nbtzip", *map(str, args)],
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        **kwargs,
+    )
+
+
+def test_a_character_device_output_is_written_into_without_f(tmp_path):
+    src = tmp_path / "a"
+    src.write_bytes(b"to the null device " * 20)
+    before = snapshot(tmp_path)
+    result = run("compress", *CTW, "-o", os.devnull, src)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert snapshot(tmp_path) == before  # no temporary file either
+    result = run("compress", *CTW, "--rm", "-o", os.devnull, src)
+    assert_one_line_error(result, "--rm would lose")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_fifo_output_is_written_into_not_replaced(tmp_path):
+    src = tmp_path / "a"
+    src.write_bytes(english_like(3000))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    try:
+        result = run("compress", *CTW, "-f", "-o", fifo, src)
+    finally:
+        # A reader still waiting for a writer (the command never opened the FIFO): let it go.
+        with contextlib.suppress(OSError):  # ENXIO: no reader is waiting
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=60)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert nbtzip.decompress(got[0]) == src.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "fifo"]
+
+
+def test_a_socket_output_is_not_replaced_by_a_file(tmp_path):
+    src = tmp_path / "a"
+    src.write_bytes(b"socket")
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(tmp_path / "sock"))
+        result = run("compress", *CTW, "-f", "-o", tmp_path / "sock", src)
+        assert_one_line_error(result, "sock: No such device or address")
+        assert stat.S_ISSOCK((tmp_path / "sock").lstat().st_mode)
+    finally:
+        server.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "sock"]
+
+
+def test_an_output_that_is_a_directory_is_named_as_such(tmp_path):
+    (tmp_path / "a").write_bytes(b"input")
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "b.nbt").write_bytes(nbtzip.compress(b"b", config=nbtzip.CTWConfig(depth=3)))
+    (tmp_path / "sub" / ".nbt").write_bytes((tmp_path / "b.nbt").read_bytes())
+    before = snapshot(tmp_path)
+    for force in ([], ["-f"]):
+        result = run("compress", *CTW, *force, "-o", tmp_path / "adir", tmp_path / "a")
+        assert_one_line_error(result, f"{tmp_path / 'adir'}: is a directory")
+        result = run("decompress", *force, "-o", tmp_path / "adir", tmp_path / "b.nbt")
+        assert_one_line_error(result, f"{tmp_path / 'adir'}: is a directory")
+        result = run("decompress", *force, tmp_path / "sub" / ".nbt")
+        assert_one_line_error(result, "unknown suffix")
+    assert snapshot(tmp_path) == before
+
+
+def test_an_empty_output_name_is_a_usage_error(tmp_path):
+    (tmp_path / "a").write_bytes(b"input")
+    result = run("compress", *CTW, "-o", "", tmp_path / "a")
+    assert result.exit_code == 2 and "--output" in result.stderr
+    assert not (tmp_path / "a.nbt").exists()
+
+
+def test_atomic_output_writes_into_special_files_and_names_its_errors(tmp_path):
+    with atomic_output(os.devnull) as fp:  # no overwrite needed: nothing stored is replaced
+        fp.write(b"x" * 100_000)
+    with pytest.raises(OSError) as caught, atomic_output("/dev/full") as fp:
+        fp.write(b"x" * 100_000)
+    assert caught.value.filename == "/dev/full"
+    with pytest.raises(IsADirectoryError):
+        with atomic_output(tmp_path):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- signals -----------------------------------------------------------------------
+
+
+def test_an_ignored_hangup_stays_ignored():
+    """nohup nbtzip ...: SIGHUP stays ignored, as in gzip; the others are caught."""
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        previous = cli._install_signal_handlers()
+        try:
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) == cli._on_signal
+        finally:
+            cli._restore_signal_handlers(previous)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, old)
+
+
+def _swallowed_signal_codec(monkeypatch, then=None):
+    """A codec during whose first block SIGHUP lands inside a callback from C, as it can
+    while numba compiles: Python prints such exceptions as "Exception ignored" and goes on.
+    then: an exception the first block raises afterwards (what the lost signal broke)."""
+    real = codecs.make_codec
+
+    def callback():
+        raise cli.Terminated(signal.SIGHUP)
+
+    class Hung:
+        def __init__(self, config, alphabet):
+            self.inner = real(config, alphabet)
+            self.calls = 0
+
+        def encode_block(self, data):
+            self.calls += 1
+            if self.calls == 1:
+                ctypes.CFUNCTYPE(None)(callback)()
+                if then is not None:
+                    raise then
+            return self.inner.encode_block(data)
+
+    monkeypatch.setattr(codecs, "make_codec", Hung)
+
+
+@pytest.mark.parametrize("then", [None, RuntimeError("no compiled object yet")])
+def test_a_signal_lost_in_a_callback_from_c_still_ends_the_command(tmp_path, monkeypatch, then):
+    src = tmp_path / "big"
+    src.write_bytes(english_like(2 * 65536))
+    before = snapshot(tmp_path)
+    _swallowed_signal_codec(monkeypatch, then)
+    result = run("compress", *CTW, src)
+    assert result.exit_code == 129
+    assert result.stderr == "nbtzip: hangup\n"  # no "Exception ignored", no internal error
+    assert snapshot(tmp_path) == before
+
+
+# -- long names ----------------------------------------------------------------------
+
+
+def test_the_temporary_name_fits_whenever_the_final_name_fits(tmp_path):
+    data = b"long names " * 30
+    name = "n" * 247  # FILE.nbt takes 251 of the 255 bytes a name may have
+    (tmp_path / name).write_bytes(data)
+    assert run("compress", *CTW, "--rm", tmp_path / name).exit_code == 0
+    assert run("decompress", tmp_path / (name + ".nbt")).exit_code == 0
+    assert (tmp_path / name).read_bytes() == data
+    assert len(atomic.temp_prefix("é" * 250)) <= 255 - 8 - len(".tmp")
+    assert len(os.fsencode(atomic.temp_prefix("é" * 250))) <= 255 - 8 - len(".tmp")
+    (tmp_path / ("m" * 252)).write_bytes(data)  # its .nbt name would not fit
+    before = snapshot(tmp_path)
+    assert_one_line_error(run("compress", *CTW, tmp_path / ("m" * 252)), "File name too long")
+    assert snapshot(tmp_path) == before
+
+
+# -- broken pipes and full disks -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["decompress", "-c", "a.nbt"], ["compress", *CTW, "-c", "a"], ["info", "a.nbt", "a.nbt"]],
+    ids=["decompress", "compress", "info"],
+)
+def test_a_closed_pipe_ends_the_command_quietly_with_141(tmp_path, args):
+    (tmp_path / "a").write_bytes(b"pipe " * 100)
+    (tmp_path / "a.nbt").write_bytes(nbtzip.compress(b"pipe " * 100, config=nbtzip.CTWConfig()))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    try:
+        done = _child(*args, stdout=write_end, cwd=tmp_path)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert done.stderr == b""  # no message, and no exception from the flush at exit
+
+
+def test_a_full_standard_output_is_named_as_the_culprit(tmp_path):
+    (tmp_path / "a").write_bytes(english_like(3000))
+    (tmp_path / "a.nbt").write_bytes(nbtzip.compress(b"x" * 9000, config=nbtzip.CTWConfig()))
+    with open("/dev/full", "wb") as full:
+        for args in (["compress", *CTW, "-c", "a"], ["decompress", "-c", "a.nbt", "a.nbt"]):
+            done = _child(*args, stdout=full, cwd=tmp_path)
+            assert done.returncode == 1
+            # one line (the second file is not tried), no exception at exit
+            assert done.stderr.decode().splitlines() == [
+                "nbtzip: (stdout): No space left on device"
+            ]
+    result = run("compress", *CTW, "-o", "/dev/full", tmp_path / "a")
+    assert_one_line_error(result, "/dev/full: No space left on device")
+
+
+def _small_file_limit():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a core dump
+
+
+def test_a_write_error_on_a_file_names_the_output_not_the_input(tmp_path):
+    src = tmp_path / "r20k"
+    src.write_bytes(np.random.default_rng(1).integers(0, 256, 20_000, np.uint8).tobytes())
+    before = snapshot(tmp_path)
+    done = _child("compress", *CTW, "-o", tmp_path / "r.nbt", src, preexec_fn=_small_file_limit)
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines() == [f"nbtzip: {tmp_path / 'r.nbt'}: File too large"]
+    assert snapshot(tmp_path) == before
+
+
+def test_a_failed_rm_says_so_and_keeps_the_output(tmp_path, monkeypatch):
+    src = tmp_path / "text"
+    src.write_bytes(b"cannot remove me")
+    real_unlink = os.unlink
+
+    def unlink(path, *args, **kwargs):
+        if os.fspath(path) == str(src):
+            raise PermissionError(errno.EPERM, "Operation not permitted", os.fspath(path))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    result = run("compress", *CTW, "--rm", src)
+    assert_one_line_error(result, f"cannot remove {src}: Operation not permitted")
+    assert src.read_bytes() == b"cannot remove me"
+    assert nbtzip.decompress((tmp_path / "text.nbt").read_bytes()) == b"cannot remove me"
+
+
+# -- levels --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags, level",
+    [(["-9", "-1"], 1), (["-1", "-9", "--level", "2"], 2), (["--level", "9", "-2"], 2)],
+)
+def test_the_last_level_given_wins_like_gzip(tmp_path, flags, level):
+    (tmp_path / "x").write_bytes(b"ab")
+    assert run("compress", *flags, tmp_path / "x").exit_code == 0
+    assert nbtzip.info(tmp_path / "x.nbt").config.hidden_size == LEVELS[level].hidden_size
+
+
+def test_levels_and_ctw(tmp_path):
+    (tmp_path / "x").write_bytes(b"ctw")
+    result = run("compress", "--model", "ctw", "-9", tmp_path / "x")
+    assert result.exit_code == 2 and "use --depth for CTW" in result.stderr
+    result = run("compress", "--model", "ctw", f"-{nbtzip.DEFAULT_LEVEL}", tmp_path / "x")
+    assert result.exit_code == 0  # the default level asks for nothing CTW lacks
+    result = run("compress", "-10", tmp_path / "x")
+    assert result.exit_code == 2 and "levels run from -1 to -9" in result.stderr
+
+
+def test_decompress_accepts_and_ignores_levels_like_gzip_d(tmp_path):
+    (tmp_path / "x.nbt").write_bytes(nbtzip.compress(b"levels", config=nbtzip.CTWConfig()))
+    assert run("decompress", "-9", tmp_path / "x.nbt").exit_code == 0
+    assert (tmp_path / "x").read_bytes() == b"levels"
+
+
+# -- gzip's file habits: times, links, --test -----------------------------------------
+
+
+def test_the_output_keeps_the_input_times(tmp_path):
+    src = tmp_path / "old"
+    src.write_bytes(b"dated 2020")
+    stamp = (1_577_836_800_123_456_789, 1_577_836_801_987_654_321)  # atime, mtime (2020)
+    os.utime(src, ns=stamp)
+    assert run("compress", *CTW, src).exit_code == 0
+    packed = (tmp_path / "old.nbt").stat()
+    assert (packed.st_atime_ns, packed.st_mtime_ns) == stamp
+    src.unlink()
+    assert run("decompress", tmp_path / "old.nbt").exit_code == 0
+    assert src.stat().st_mtime_ns == stamp[1]
+    assert src.read_bytes() == b"dated 2020"
+
+
+def test_a_symbolic_link_is_refused_without_f(tmp_path):
+    (tmp_path / "target").write_bytes(b"linked")
+    (tmp_path / "link").symlink_to("target")
+    (tmp_path / "target.nbt").write_bytes(nbtzip.compress(b"linked", config=nbtzip.CTWConfig()))
+    (tmp_path / "link.nbt").symlink_to("target.nbt")
+    before = snapshot(tmp_path)
+    assert_one_line_error(
+        run("compress", *CTW, tmp_path / "link"), "link: is a symbolic link, not compressed; use -f"
+    )
+    assert_one_line_error(run("decompress", tmp_path / "link.nbt"), "is a symbolic link")
+    assert snapshot(tmp_path) == before
+    assert_one_line_error(
+        run("compress", *CTW, "--rm", "-o", tmp_path / "x.nbt", tmp_path / "link"),
+        "is a symbolic link",
+    )
+    assert snapshot(tmp_path) == before
+    # -c, -o and -t follow it (nothing is created or removed beside it), and so does -f.
+    assert nbtzip.decompress(run("compress", *CTW, "-c", tmp_path / "link").stdout_bytes)
+    assert run("decompress", "-t", tmp_path / "link.nbt").exit_code == 0
+    assert run("decompress", "-o", tmp_path / "out", tmp_path / "link.nbt").exit_code == 0
+    assert (tmp_path / "out").read_bytes() == b"linked"
+    assert run("compress", *CTW, "-f", "--rm", tmp_path / "link").exit_code == 0
+    assert not (tmp_path / "link").exists() and (tmp_path / "target").exists()
+
+
+def test_a_hard_linked_input_is_not_removed_without_f(tmp_path):
+    (tmp_path / "one").write_bytes(b"two names")
+    os.link(tmp_path / "one", tmp_path / "two")
+    before = snapshot(tmp_path)
+    result = run("compress", *CTW, "--rm", tmp_path / "one")
+    assert_one_line_error(result, "one: has 1 other link, not compressed; use -f")
+    assert snapshot(tmp_path) == before
+    assert run("compress", *CTW, "-k", tmp_path / "one").exit_code == 0  # kept: no problem
+    assert run("compress", *CTW, "-f", "--rm", tmp_path / "two").exit_code == 0
+    assert not (tmp_path / "two").exists()
+
+
+def test_test_checks_every_block_and_writes_nothing(packed):
+    before = snapshot(packed.parent)
+    result = run("decompress", "-t", packed)
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+    result = run("decompress", "--test", "-v", packed)
+    assert result.exit_code == 0 and "tested" in result.stderr
+    assert snapshot(packed.parent) == before
+    damaged = packed.parent / "damaged.nbt"
+    damaged.write_bytes(packed.read_bytes()[:-1] + bytes([packed.read_bytes()[-1] ^ 1]))
+    before = snapshot(packed.parent)
+    result = run("decompress", "-t", packed, damaged)
+    assert_one_line_error(result, "damaged.nbt: corrupted data (checksum mismatch)")
+    assert result.stdout == ""
+    assert snapshot(packed.parent) == before
+
+
+# -- messages ----------------------------------------------------------------------------
+
+
+def test_an_empty_stream_has_no_ratio(tmp_path):
+    (tmp_path / "empty").write_bytes(b"")
+    result = run("compress", *CTW, "-v", tmp_path / "empty")
+    assert "ratio -" in result.stderr
+    result = run("info", tmp_path / "empty.nbt")
+    assert result.exit_code == 0
+    rows = dict(line.split(None, 1) for line in result.stdout.splitlines()[1:] if "ratio" in line)
+    assert rows == {"ratio": "-"}
+    assert "0.0000" not in result.stdout
+
+
+def test_the_decoder_gives_no_compressing_advice(tmp_path, monkeypatch):
+    monkeypatch.setattr(nbtzip, "check_supported", lambda config: None)
+    monkeypatch.setattr(nbtzip.container, "check_supported", lambda config: None)
+    big = nbtzip.RNNConfig(hidden_size=100, gradient="rtrl")
+    (tmp_path / "big.nbt").write_bytes(nbtzip.compress(b"", config=big))
+    monkeypatch.undo()
+    result = run("decompress", tmp_path / "big.nbt")
+    assert_one_line_error(result, "rtrl")
+    assert "use a level" not in result.stderr
