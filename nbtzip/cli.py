@@ -434,7 +434,7 @@ class _Run:
             except FileError as exc:
                 self._fail(str(exc))
             except FormatError as exc:
-                self._fail(f"{_label(path)}: {_decoder_message(exc)}")
+                self._fail(f"{_label(path)}: {exc}")
             except ConfigError as exc:
                 self._fail(f"{_label(path)}: {exc}")
             except BrokenPipeError:
@@ -476,14 +476,6 @@ class _Run:
 
 def _label(path):
     return "(stdin)" if path == STDIO else path
-
-
-def _decoder_message(exc):
-    """A FormatError's text without compressing advice: the decoder can only refuse
-    (check_supported words its refusal for the compressing side)."""
-    text = str(exc)
-    cut = text.find(" (use a level")
-    return text[:cut] if cut >= 0 else text
 
 
 def _transfer(run, path, target, work, *, refuse_terminal=False):
@@ -585,21 +577,33 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
 @click.option("--rank", type=click.IntRange(1, 64), metavar="K", help="NoBackTrack rank.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), metavar="S", help="PRNG seed.")
 @click.option("--depth", type=click.IntRange(0, 16), metavar="D", help="CTW context depth.")
+@click.option(
+    "-T",
+    "--threads",
+    type=click.IntRange(0, 1024),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Worker processes (0: one per core). A large input is cut into that many "
+    "independent streams, coded at once: faster, a little larger.",
+)
 @click.pass_context
-def compress(ctx, files, output, to_stdout, keep, remove, force, quiet, verbose, level, **flags):
+def compress(
+    ctx, files, output, to_stdout, keep, remove, force, quiet, verbose, level, threads, **flags
+):
     """Compress each FILE into FILE.nbt.
 
     With no FILE, or FILE -, read standard input and write standard output.
     Input files are kept unless --rm is given. The whole model configuration
-    goes into the file: decompressing needs no options.
+    goes into the file: decompressing needs no options. With --stdout and
+    several files, their streams follow one another, and decompress to the
+    files' contents concatenated (as with gzip -c).
     """
     for n in (0, *LEVELS):
         flags.pop(f"level_{n}")
     level = _last_level(level, ctx.meta.get("nbtzip.order", ()))
     config = _config_from_flags(level, **flags)
     run = _Run(files, output, to_stdout, keep, remove, force, quiet, verbose)
-    if run.to_stdout and len(run.files) > 1:
-        raise click.UsageError("one .nbt stream per output: --stdout takes a single input")
 
     def one(path):
         run.check_input(path, "compressed")
@@ -613,7 +617,7 @@ def compress(ctx, files, output, to_stdout, keep, remove, force, quiet, verbose,
         result = _transfer(
             run, path, target,
             lambda src, dst, progress: nbtzip.compress_file(
-                src, dst, config=config, progress=progress
+                src, dst, config=config, progress=progress, threads=threads
             ),
             refuse_terminal=True,
         )  # fmt: skip
@@ -632,7 +636,19 @@ def compress(ctx, files, output, to_stdout, keep, remove, force, quiet, verbose,
     is_flag=True,
     help="Check each FILE: decode it and verify every checksum, write nothing.",
 )
-def decompress(files, output, to_stdout, keep, remove, force, quiet, verbose, test, **levels):
+@click.option(
+    "-T",
+    "--threads",
+    type=click.IntRange(0, 1024),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Worker processes (0: one per core) for files of several streams "
+    "(made by compress -T); a file of one stream decodes on one core.",
+)
+def decompress(
+    files, output, to_stdout, keep, remove, force, quiet, verbose, test, threads, **levels
+):
     """Decompress each FILE.nbt into FILE.
 
     With no FILE, or FILE -, read standard input and write standard output.
@@ -660,7 +676,7 @@ def decompress(files, output, to_stdout, keep, remove, force, quiet, verbose, te
         result = _transfer(
             run, path, target,
             lambda src, dst, progress: nbtzip.decompress_file(
-                src, dst, progress=progress,
+                src, dst, progress=progress, threads=threads,
                 on_config=lambda config: run.note_compile(config, decode=True),
             ),
         )  # fmt: skip
@@ -675,7 +691,10 @@ def decompress(files, output, to_stdout, keep, remove, force, quiet, verbose, te
 @main.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE.nbt...")
 def info(files):
-    """Show each stream's configuration and sizes without decoding it (like xz -l)."""
+    """Show each file's configuration and sizes without decoding it (like xz -l).
+
+    For a file of several streams the model and alphabet are the first stream's.
+    """
     run = _Run(files)
 
     def one(path):
@@ -688,6 +707,7 @@ def info(files):
         rows = [
             ("model", f"{nbtzip.config.model_name(config)} ({fields})"),
             ("alphabet", f"{facts.alphabet_size} byte values"),
+            ("streams", str(facts.streams)),
             ("blocks", str(facts.blocks)),
             ("original size", f"{facts.original_size} bytes"),
             ("compressed size", f"{facts.compressed_size} bytes"),

@@ -96,20 +96,23 @@ class Header:
     size: int  # bytes the header takes in the file
 
 
-def check_supported(config):
+def check_supported(config, advice=True):
     """ConfigError for a configuration that validates but that nbtzip will not run.
 
     RTRL costs hidden^2 x parameters per byte: above RTRL_MAX_HIDDEN a block
-    would take hours, so neither side accepts it.
+    would take hours, so neither side accepts it. advice: say how to choose a
+    configuration that runs (for the compressing side; a decoder can only refuse).
     """
     if isinstance(config, RNNConfig) and config.gradient == "rtrl":
         if config.hidden_size > RTRL_MAX_HIDDEN:
-            fits = max(n for n, lv in LEVELS.items() if lv.hidden_size <= RTRL_MAX_HIDDEN)
-            raise ConfigError(
+            message = (
                 f"rtrl costs hidden^2 x parameters per byte: hidden size {config.hidden_size} "
-                f"is above its limit of {RTRL_MAX_HIDDEN} (use a level <= {fits} or a smaller "
-                "hidden size)"
+                f"is above its limit of {RTRL_MAX_HIDDEN}"
             )
+            if advice:
+                fits = max(n for n, lv in LEVELS.items() if lv.hidden_size <= RTRL_MAX_HIDDEN)
+                message += f" (use a level <= {fits} or a smaller hidden size)"
+            raise ConfigError(message)
 
 
 def encode_header(config, alphabet) -> bytes:
@@ -163,7 +166,7 @@ def read_header(fp, start: bytes = b"") -> Header:
         raise FormatError("corrupted header (checksum mismatch)")
     try:
         config = from_bytes(rest[:config_size])
-        check_supported(config)
+        check_supported(config, advice=False)
     except ConfigError as exc:
         raise FormatError(f"unsupported model configuration: {exc}") from None
     alphabet = unpack_alphabet(rest[config_size : config_size + ALPHABET_BYTES])

@@ -843,11 +843,42 @@ def test_an_empty_stream_has_no_ratio(tmp_path):
 
 
 def test_the_decoder_gives_no_compressing_advice(tmp_path, monkeypatch):
-    monkeypatch.setattr(nbtzip, "check_supported", lambda config: None)
-    monkeypatch.setattr(nbtzip.container, "check_supported", lambda config: None)
+    monkeypatch.setattr(nbtzip, "check_supported", lambda config, advice=True: None)
+    monkeypatch.setattr(nbtzip.container, "check_supported", lambda config, advice=True: None)
     big = nbtzip.RNNConfig(hidden_size=100, gradient="rtrl")
     (tmp_path / "big.nbt").write_bytes(nbtzip.compress(b"", config=big))
     monkeypatch.undo()
     result = run("decompress", tmp_path / "big.nbt")
     assert_one_line_error(result, "rtrl")
     assert "use a level" not in result.stderr
+
+
+# -- several streams, several cores ---------------------------------------------------------
+
+
+def test_stdout_with_several_files_writes_their_streams_in_order(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_bytes(english_like(3000, seed=1))
+    b.write_bytes(b"second file\n" * 50)
+    result = run("compress", *RNN, "-c", a, b)
+    assert result.exit_code == 0, result.stderr
+    both = tmp_path / "both.nbt"
+    both.write_bytes(result.stdout_bytes)
+    assert run("decompress", "-c", both).stdout_bytes == a.read_bytes() + b.read_bytes()
+    rows = run("info", both).stdout.splitlines()
+    assert "  streams         2" in rows
+
+
+def test_threads_cut_a_large_input_into_streams_and_decode_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(nbtzip.parallel, "MIN_SEGMENT", 20_000)
+    data = english_like(60_000)
+    src = tmp_path / "big"
+    src.write_bytes(data)
+    assert run("compress", *RNN, "-q", "-T", "3", src).exit_code == 0
+    packed = tmp_path / "big.nbt"
+    assert nbtzip.info(packed).streams == 3
+    src.unlink()
+    result = run("decompress", "-T", "2", packed)
+    assert result.exit_code == 0, result.stderr
+    assert src.read_bytes() == data
+    assert run("decompress", "-t", "-T", "0", packed).exit_code == 0
