@@ -18,17 +18,21 @@ the parent's compiled kernels, and a script calling compress_file needs no
 parent runs threads that fork could break (no parallel=True kernels), and
 workers leave through os._exit, never flushing the parent's buffers. They
 ignore SIGINT and take SIGTERM and SIGHUP by default: the parent alone
-cleans up, and terminates them. At most threads + 1 segments are in flight,
-so memory stays bounded by about (threads + 1) x segment size.
+cleans up, and terminates them. A worker that dies (killed, out of memory)
+fails the whole run with WorkerError instead of leaving the parent waiting.
+At most threads + 1 segments are in flight, so memory stays bounded by
+about (threads + 1) x segment size.
 """
 
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import multiprocessing
 import os
 import signal
+from concurrent.futures.process import BrokenProcessPool
 
 from .container import read_upto
 
@@ -57,6 +61,10 @@ def segment_size(total: int | None, threads: int) -> int:
     return min(MAX_SEGMENT, max(MIN_SEGMENT, share))
 
 
+class WorkerError(RuntimeError):
+    """A worker process ended without finishing its segment."""
+
+
 def _worker_signals():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("SIGTERM", "SIGHUP"):
@@ -71,15 +79,25 @@ def _context():
 
 @contextlib.contextmanager
 def _workers(threads):
-    pool = _context().Pool(threads, initializer=_worker_signals)
+    pool = concurrent.futures.ProcessPoolExecutor(
+        threads, mp_context=_context(), initializer=_worker_signals
+    )
     try:
         yield pool
-        pool.close()
+    except BrokenProcessPool:
+        _stop(pool)
+        raise WorkerError("a worker process died (killed, or out of memory?)") from None
     except BaseException:
-        pool.terminate()  # do not wait for segments nobody will read
+        _stop(pool)  # do not wait for segments nobody will read
         raise
-    finally:
-        pool.join()
+    pool.shutdown()
+
+
+def _stop(pool):
+    # The executor has no public way to end running tasks; its processes do.
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _compress_segment(data: bytes, config) -> bytes:
@@ -105,12 +123,12 @@ def compress_segments(fin, fout, config, threads, size, progress=None, total=Non
                 segment = read_upto(fin, size)
                 exhausted = len(segment) < size
                 if segment:
-                    job = pool.apply_async(_compress_segment, (segment, config))
+                    job = pool.submit(_compress_segment, segment, config)
                     pending.append((len(segment), job))
             if not pending:
                 break
             length, job = pending.popleft()
-            blob = job.get()
+            blob = job.result()
             fout.write(blob)
             read += length
             written += len(blob)
@@ -134,10 +152,10 @@ def decompress_streams(fin, fout, spans, threads, progress=None, total=None):
             while spans and len(pending) <= threads:
                 offset, length = spans.popleft()
                 fin.seek(offset)
-                job = pool.apply_async(_decompress_streams, (read_upto(fin, length),))
+                job = pool.submit(_decompress_streams, read_upto(fin, length))
                 pending.append((length, job))
             length, job = pending.popleft()
-            data = job.get()
+            data = job.result()
             fout.write(data)
             written += len(data)
             done += length

@@ -3,6 +3,7 @@ worker processes, written in order (the container logic runs on the stand-in
 Order0Codec, which forked workers inherit)."""
 
 import io
+import os
 
 import pytest
 from conftest import english_like
@@ -99,3 +100,15 @@ def test_bad_thread_counts_are_refused(threads):
 
 def test_zero_threads_means_one_per_core():
     assert parallel.resolve_threads(0) >= 1
+
+
+def _die(data, config):
+    os._exit(3)
+
+
+def test_a_worker_that_dies_fails_the_run_instead_of_hanging(tmp_path, small_segments, monkeypatch):
+    monkeypatch.setattr(parallel, "_compress_segment", _die)  # forked workers see it
+    src, packed, _ = _files(tmp_path, english_like(150_000))
+    with pytest.raises(parallel.WorkerError):
+        nbtzip.compress_file(src, packed, config=CONFIG, threads=2)
+    assert not packed.exists()
