@@ -2,18 +2,15 @@
 
 Habits follow gzip / xz: FILE -> FILE.nbt beside it, `-` or no FILE for
 standard input, inputs kept by default, the input's mode and times carried
-over to the output. Exit status 0 on success, 1 when any file failed (one
-line on stderr each), 2 on usage errors (one line too), 128 + the signal on
-SIGINT, SIGTERM, SIGHUP and SIGQUIT (partial outputs removed), and 141,
-quietly, when the reader of standard output goes away.
+over to the output. A file that fails is one line on stderr and the others
+are still tried; the status is 1 at the end. Signals, standard output, the
+one-line messages and the exit statuses are terminal.py's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import signal
 import stat
 import sys
 
@@ -26,210 +23,14 @@ from .atomic import atomic_output
 from .config import DEFAULT_LEVEL, LEVELS, ConfigError
 from .container import FormatError
 from .progress import ProgressBar, human_size
+from .terminal import Group, StdoutWriter, echo, raise_swallowed, say, stdout_lost
 
 SUFFIX = ".nbt"
 STDIO = "-"
-STDOUT_LABEL = "(stdout)"
-BROKEN_PIPE_STATUS = 128 + 13  # what a shell shows for a process killed by SIGPIPE
-
-# Signals that end the command like Ctrl-C does (partial output removed), as gzip does.
-_SIGNAL_NAMES = {"SIGHUP": "hangup", "SIGQUIT": "quit", "SIGTERM": "terminated"}
 
 
 class FileError(Exception):
     """One file could not be processed; the message is shown as is."""
-
-
-def _say(message: str):
-    try:
-        click.echo(f"nbtzip: {message}", err=True)
-    except (OSError, ValueError):  # stderr itself is gone: nothing left to tell
-        pass
-
-
-class Terminated(BaseException):
-    """SIGTERM, SIGHUP or SIGQUIT, raised like Ctrl-C so that partial outputs are removed."""
-
-    def __init__(self, signum):
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _on_signal(signum, frame):
-    raise Terminated(signum)
-
-
-def _install_signal_handlers():
-    """Handlers for the terminating signals not ignored (nohup stays in force); the old ones."""
-    previous = {}
-    for name in _SIGNAL_NAMES:
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        try:
-            old = signal.getsignal(signum)
-            if old != signal.SIG_IGN:
-                signal.signal(signum, _on_signal)
-                previous[signum] = old
-        except ValueError:  # not the main thread (an embedding program): leave it alone
-            break
-    return previous
-
-
-def _restore_signal_handlers(previous):
-    for signum, old in previous.items():
-        with contextlib.suppress(ValueError, TypeError):
-            signal.signal(signum, signal.SIG_DFL if old is None else old)
-
-
-# A signal whose exception was raised inside a callback from C (numba's compiler
-# calls back into Python), where Python prints it as "Exception ignored" and
-# carries on: remembered here and raised again at the next block.
-_swallowed = None
-
-
-def _on_unraisable(args, default):
-    global _swallowed
-    exc = args.exc_value
-    if isinstance(exc, Terminated):
-        _swallowed = exc.signum
-    elif isinstance(exc, KeyboardInterrupt):
-        _swallowed = signal.SIGINT
-    else:
-        default(args)
-
-
-def _raise_swallowed():
-    if _swallowed is not None:
-        if _swallowed == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise Terminated(_swallowed)
-
-
-_stdout_lost = False
-
-
-def _drop_stdout():
-    """After a write error on standard output: send what is still buffered nowhere, so
-    that Python's flush at exit does not fail again and print an exception."""
-    global _stdout_lost
-    _stdout_lost = True
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, sys.stdout.fileno())
-        finally:
-            os.close(devnull)
-    except (AttributeError, OSError, ValueError):  # no real file descriptor (a test runner)
-        pass
-
-
-def _stdout_error(exc: OSError) -> OSError:
-    """exc from writing standard output, named so (the input is not to blame)."""
-    _drop_stdout()
-    if exc.filename is not None or exc.errno is None:
-        return exc
-    return OSError(exc.errno, exc.strerror, STDOUT_LABEL)  # EPIPE stays a BrokenPipeError
-
-
-def _flush_stdout():
-    try:
-        sys.stdout.flush()
-    except ValueError:  # closed
-        pass
-    except OSError as exc:
-        raise _stdout_error(exc) from None
-
-
-def _echo(line: str):
-    """A line of standard output; its write errors name standard output."""
-    try:
-        click.echo(line)
-    except OSError as exc:
-        raise _stdout_error(exc) from None
-
-
-def _help_hint(ctx) -> str:
-    names = []
-    while ctx is not None:
-        names.append(ctx.info_name or "")
-        ctx = ctx.parent
-    names[-1:] = ["nbtzip"]
-    return " ".join(reversed(names)) + " --help"
-
-
-def _usage_line(exc: click.UsageError) -> str:
-    message = " ".join(exc.format_message().split())
-    if message.endswith(".") and not message.endswith(".."):
-        message = message[:-1]
-    return f"{message} (try '{_help_hint(exc.ctx)}')"
-
-
-class _Group(click.Group):
-    """One stderr line and an exit status for everything, usage errors included."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
-        try:
-            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except no_args as exc:  # plain `nbtzip`: the help text, as click shows it
-            exc.show()
-            status = exc.exit_code
-        except click.UsageError as exc:
-            _say(_usage_line(exc))
-            status = exc.exit_code
-        except click.ClickException as exc:
-            _say(" ".join(exc.format_message().split()))
-            status = exc.exit_code
-        except click.Abort:  # Ctrl-C while the command line was read
-            _say("interrupted")
-            status = 130
-        status = status if isinstance(status, int) else 0
-        if standalone_mode:
-            sys.exit(status)
-        return status
-
-    def invoke(self, ctx):
-        global _stdout_lost, _swallowed
-        _stdout_lost, _swallowed = False, None
-        previous = _install_signal_handlers()
-        unraisablehook = sys.unraisablehook
-        sys.unraisablehook = functools.partial(_on_unraisable, default=unraisablehook)
-        try:
-            try:
-                return super().invoke(ctx)
-            finally:
-                # Output still buffered fails here, not in Python's flush at exit.
-                _flush_stdout()
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except KeyboardInterrupt:
-            _signalled(ctx, signal.SIGINT)
-        except Terminated as exc:
-            _signalled(ctx, exc.signum)
-        except BrokenPipeError:
-            # The reader went away: stop quietly, as gzip and xz do when SIGPIPE kills them.
-            _drop_stdout()
-            ctx.exit(BROKEN_PIPE_STATUS)
-        except Exception as exc:
-            if _swallowed is not None:  # what the swallowed signal broke (numba's compile)
-                _signalled(ctx, _swallowed)
-            if os.environ.get("NBTZIP_DEBUG"):  # a bug: still one line unless asked for more
-                raise
-            _say(f"internal error: {type(exc).__name__}: {exc} (NBTZIP_DEBUG=1 shows a traceback)")
-            ctx.exit(1)
-        finally:
-            sys.unraisablehook = unraisablehook
-            _restore_signal_handlers(previous)
-
-
-def _signalled(ctx, signum):
-    """One line and status 128 + signum (the partial output is gone by now)."""
-    if signum == signal.SIGINT:
-        _say("interrupted")
-    else:
-        _say(_SIGNAL_NAMES.get(signal.Signals(signum).name, "terminated"))
-    ctx.exit(128 + signum)
 
 
 class _Command(click.Command):
@@ -248,7 +49,7 @@ class _Command(click.Command):
         return parser
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(nbtzip.__version__, "-V", "--version", prog_name="nbtzip")
 def main():
     """Lossless compression with a recurrent network trained online (NoBackTrack).
@@ -316,28 +117,6 @@ class _Discard:
         pass
 
 
-class _StdoutWriter:
-    """Standard output for compressed or decompressed data; errors name it."""
-
-    def __init__(self):
-        self._fp = sys.stdout.buffer
-
-    def write(self, data):
-        try:
-            return self._fp.write(data)
-        except OSError as exc:
-            raise _stdout_error(exc) from None
-
-    def flush(self):
-        try:
-            self._fp.flush()
-        except OSError as exc:
-            raise _stdout_error(exc) from None
-
-    def isatty(self):
-        return self._fp.isatty()
-
-
 class _Run:
     """Settings and state shared by the files of one command."""
 
@@ -382,7 +161,7 @@ class _Run:
             return
         self._noted.add(kernel)
         if not kernelcache.kernels_cached(kernel):
-            _say("compiling kernels, first run only")
+            say("compiling kernels, first run only")
 
     def check_input(self, path, verb):
         """FileError for inputs gzip would not touch without -f: a symbolic link whose
@@ -442,13 +221,13 @@ class _Run:
             except OSError as exc:
                 name = exc.filename if exc.filename is not None else _label(path)
                 self._fail(f"{name}: {exc.strerror or exc}")
-            if _stdout_lost:
+            if stdout_lost():
                 break  # like gzip: after a write error on standard output, stop
         if self.failed:
             click.get_current_context().exit(1)
 
     def _fail(self, message):
-        _say(message)
+        say(message)
         self.failed = True
 
     def report(self, path, verb, result, original, coded):
@@ -459,7 +238,7 @@ class _Run:
         else:
             figures = "ratio -, bpc -"
         speed = original / result.seconds if result.seconds > 0 else 0.0
-        _say(
+        say(
             f"{_label(path)}: {verb} {human_size(result.input_size)} -> "
             f"{human_size(result.output_size)}, {figures}, {human_size(speed)}/s"
         )
@@ -496,7 +275,7 @@ def _transfer(run, path, target, work, *, refuse_terminal=False):
         if run.test:
             dst = _Discard()
         elif target is None:
-            dst = _StdoutWriter()
+            dst = StdoutWriter()
         else:
             dst = stack.enter_context(
                 atomic_output(target, overwrite=run.force, mode=mode, times=times)
@@ -506,7 +285,7 @@ def _transfer(run, path, target, work, *, refuse_terminal=False):
         bar = ProgressBar(_label(path)) if not run.quiet else None
 
         def progress(done, total):
-            _raise_swallowed()  # a signal lost in a callback from C ends the work here
+            raise_swallowed()  # a signal lost in a callback from C ends the work here
             if bar is not None:
                 bar(done, total)
 
@@ -515,7 +294,7 @@ def _transfer(run, path, target, work, *, refuse_terminal=False):
         finally:
             if bar is not None:
                 bar.close()
-        _raise_swallowed()
+        raise_swallowed()
         dst.flush()
     return result
 
@@ -715,9 +494,9 @@ def info(files):
             ("bits per byte", "-" if empty else f"{facts.bits_per_byte:.4f}"),
             ("CRC-32", f"{facts.crc32:08x}"),
         ]
-        _echo(_label(path))
+        echo(_label(path))
         for name, value in rows:
-            _echo(f"  {name:<16}{value}")
+            echo(f"  {name:<16}{value}")
 
     run.each(one)
 

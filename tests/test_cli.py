@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from conftest import english_like
 
 import nbtzip
-from nbtzip import atomic, cli, codecs, kernelcache
+from nbtzip import atomic, cli, codecs, kernelcache, terminal
 from nbtzip.atomic import atomic_output
 from nbtzip.config import LEVELS
 from nbtzip.progress import ProgressBar
@@ -595,12 +595,12 @@ def test_an_ignored_hangup_stays_ignored():
     """nohup nbtzip ...: SIGHUP stays ignored, as in gzip; the others are caught."""
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        previous = cli._install_signal_handlers()
+        previous = terminal._install_signal_handlers()
         try:
             assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
-            assert signal.getsignal(signal.SIGTERM) == cli._on_signal
+            assert signal.getsignal(signal.SIGTERM) == terminal._on_signal
         finally:
-            cli._restore_signal_handlers(previous)
+            terminal._restore_signal_handlers(previous)
         assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, old)
@@ -613,7 +613,7 @@ def _swallowed_signal_codec(monkeypatch, then=None):
     real = codecs.make_codec
 
     def callback():
-        raise cli.Terminated(signal.SIGHUP)
+        raise terminal.Terminated(signal.SIGHUP)
 
     class Hung:
         def __init__(self, config, alphabet):
