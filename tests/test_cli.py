@@ -461,9 +461,10 @@ def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status, wor
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    # Wait until the temporary output exists, i.e. coding has started.
+    # Wait until the first coded block is in the temporary output: the kernels
+    # are loaded and coding is under way (three blocks still to go).
     deadline = time.monotonic() + 120
-    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+    while not any(p.name.endswith(".tmp") and p.stat().st_size > 1000 for p in tmp_path.iterdir()):
         assert child.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
     child.send_signal(sig)
