@@ -42,15 +42,20 @@ PIPE_SEGMENT = 16 << 20  # when the input's size is unknown
 
 
 def resolve_threads(threads) -> int:
-    """threads as asked; 0 means one per available core."""
+    """Workers to use: threads as asked (0: one per core), never more than the
+    cores available (each worker holds up to two segments in memory, and more
+    workers than cores would only share them)."""
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
         raise ValueError(f"threads must be a non-negative integer, got {threads!r}")
-    if threads == 0:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
-    return threads
+    cores = available_cores()
+    return cores if threads == 0 else min(threads, cores)
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def segment_size(total: int | None, threads: int) -> int:
@@ -59,6 +64,10 @@ def segment_size(total: int | None, threads: int) -> int:
         return PIPE_SEGMENT
     share = -(-total // threads)
     return min(MAX_SEGMENT, max(MIN_SEGMENT, share))
+
+
+def segments(total: int, size: int) -> int:
+    return max(1, -(-total // size))
 
 
 class WorkerError(RuntimeError):
@@ -117,6 +126,8 @@ def compress_segments(fin, fout, config, threads, size, progress=None, total=Non
     read = written = 0
     pending = collections.deque()
     exhausted = False
+    if total is not None:
+        threads = min(threads, segments(total, size))  # no idle processes
     with _workers(threads) as pool:
         while True:
             while not exhausted and len(pending) <= threads:
@@ -147,6 +158,7 @@ def decompress_streams(fin, fout, spans, threads, progress=None, total=None):
     written = done = 0
     pending = collections.deque()
     spans = collections.deque(spans)
+    threads = min(threads, len(spans))
     with _workers(threads) as pool:
         while spans or pending:
             while spans and len(pending) <= threads:

@@ -22,6 +22,7 @@ SEGMENT = 40_000
 def small_segments(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_SEGMENT", SEGMENT)
     monkeypatch.setattr(parallel, "PIPE_SEGMENT", SEGMENT)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 4)  # whatever this machine has
 
 
 def _files(tmp_path, data):
@@ -98,8 +99,11 @@ def test_bad_thread_counts_are_refused(threads):
         parallel.resolve_threads(threads)
 
 
-def test_zero_threads_means_one_per_core():
-    assert parallel.resolve_threads(0) >= 1
+def test_threads_are_capped_by_the_cores(monkeypatch):
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    assert [parallel.resolve_threads(n) for n in (0, 1, 2, 5)] == [2, 1, 2, 2]
+    monkeypatch.undo()
+    assert parallel.resolve_threads(0) == parallel.available_cores() >= 1
 
 
 def _die(data, config):
