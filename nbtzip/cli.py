@@ -2,35 +2,26 @@
 
 Habits follow gzip / xz: FILE -> FILE.nbt beside it, `-` or no FILE for
 standard input, inputs kept by default, the input's mode and times carried
-over to the output. A file that fails is one line on stderr and the others
-are still tried; the status is 1 at the end. Signals, standard output, the
-one-line messages and the exit statuses are terminal.py's.
+over to the output. Here are the commands, their options and what each does
+to one file; how a command runs over its files (checks, destinations,
+temporary outputs, progress, reports, --rm, a file that fails) is jobs.py's,
+and how the process meets the shell (signals, standard output, one-line
+messages, exit statuses) is terminal.py's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import stat
-import sys
 
 import click
 
 import nbtzip
 
-from . import kernelcache
-from .atomic import atomic_output
 from .config import DEFAULT_LEVEL, LEVELS, ConfigError
-from .container import FormatError
-from .progress import ProgressBar, human_size
-from .terminal import Group, StdoutWriter, echo, raise_swallowed, say, stdout_lost
+from .jobs import STDIO, FileError, Run, label, stdin, stdout, transfer
+from .terminal import Group, echo
 
 SUFFIX = ".nbt"
-STDIO = "-"
-
-
-class FileError(Exception):
-    """One file could not be processed; the message is shown as is."""
 
 
 class _Command(click.Command):
@@ -107,208 +98,6 @@ def _last_level(level, order):
     return chosen
 
 
-class _Discard:
-    """The output of decompress --test: every block is decoded and checked, then dropped."""
-
-    def write(self, data):
-        return len(data)
-
-    def flush(self):
-        pass
-
-
-class _Run:
-    """Settings and state shared by the files of one command."""
-
-    def __init__(
-        self,
-        files,
-        output=None,
-        to_stdout=False,
-        keep=False,
-        remove=False,
-        force=False,
-        quiet=False,
-        verbose=False,
-        test=False,
-    ):
-        if keep and remove:
-            raise click.UsageError("--keep and --rm contradict each other")
-        if quiet and verbose:
-            raise click.UsageError("--quiet and --verbose contradict each other")
-        if output is not None and to_stdout:
-            raise click.UsageError("--output and --stdout contradict each other")
-        if output == "":
-            raise click.UsageError("--output needs a file name")
-        if output is not None and len(files) > 1:
-            raise click.UsageError("--output takes a single input file")
-        if test and (output is not None or to_stdout or remove):
-            raise click.UsageError("--test writes nothing: it takes no --output, --stdout or --rm")
-        to_stdout = to_stdout or output == STDIO
-        if remove and to_stdout:
-            raise click.UsageError("--rm does not apply when writing to standard output")
-        self.files = files or (STDIO,)
-        self.output = None if output == STDIO else output
-        self.to_stdout = to_stdout
-        self.remove, self.force, self.quiet, self.verbose = remove, force, quiet, verbose
-        self.test = test
-        self.failed = False
-        self._noted = set()
-
-    def note_compile(self, config, decode=False):
-        kernel = kernelcache.coding_kernel(config, decode)
-        if self.quiet or kernel in self._noted:
-            return
-        self._noted.add(kernel)
-        if not kernelcache.kernels_cached(kernel):
-            say("compiling kernels, first run only")
-
-    def check_input(self, path, verb):
-        """FileError for inputs gzip would not touch without -f: a symbolic link whose
-        output would go beside it or that --rm would delete (-c, -o and -t follow it), a
-        directory, an input with other hard links that --rm would delete."""
-        if path == STDIO:
-            return
-        st = os.lstat(path)
-        if stat.S_ISLNK(st.st_mode):
-            beside = self.output is None and not self.to_stdout and not self.test
-            if not self.force and (beside or self.remove):
-                raise FileError(f"{path}: is a symbolic link, not {verb}; use -f")
-            st = os.stat(path)
-        if stat.S_ISDIR(st.st_mode):
-            raise FileError(f"{path}: is a directory")
-        if self.remove and st.st_nlink > 1 and not self.force:
-            others = st.st_nlink - 1
-            raise FileError(
-                f"{path}: has {others} other link{'s' if others > 1 else ''}, not {verb}; use -f"
-            )
-
-    def destination(self, path, default_name):
-        """Output path, or None for standard output."""
-        if self.to_stdout or (path == STDIO and self.output is None):
-            return None
-        target = self.output if self.output is not None else default_name
-        try:
-            st = os.stat(target)
-        except (OSError, ValueError):
-            st = None
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            raise FileError(f"{target}: is a directory")
-        # A device (other than a disk), FIFO or socket is written into, not replaced.
-        written_into = st is not None and not stat.S_ISREG(st.st_mode)
-        written_into = written_into and not stat.S_ISBLK(st.st_mode)
-        if not self.force and not written_into and os.path.lexists(target):
-            raise FileError(f"{target}: output file exists (use -f to overwrite)")
-        if self.remove and written_into:
-            raise FileError(f"{target}: not a regular file, so --rm would lose {path}")
-        if path != STDIO and st is not None and os.path.samefile(path, target):
-            raise FileError(f"{target}: output would overwrite the input")
-        return target
-
-    def each(self, action):
-        """Run action(path) on every file; report failures and keep going."""
-        for path in self.files:
-            try:
-                action(path)
-            except FileError as exc:
-                self._fail(str(exc))
-            except FormatError as exc:
-                self._fail(f"{_label(path)}: {exc}")
-            except ConfigError as exc:
-                self._fail(f"{_label(path)}: {exc}")
-            except BrokenPipeError:
-                raise  # the reader went away: nothing more to write anywhere
-            except OSError as exc:
-                name = exc.filename if exc.filename is not None else _label(path)
-                self._fail(f"{name}: {exc.strerror or exc}")
-            if stdout_lost():
-                break  # like gzip: after a write error on standard output, stop
-        if self.failed:
-            click.get_current_context().exit(1)
-
-    def _fail(self, message):
-        say(message)
-        self.failed = True
-
-    def report(self, path, verb, result, original, coded):
-        if not self.verbose:
-            return
-        if original:
-            figures = f"ratio {coded / original:.3f}, {8.0 * coded / original:.3f} bpc"
-        else:
-            figures = "ratio -, bpc -"
-        speed = original / result.seconds if result.seconds > 0 else 0.0
-        say(
-            f"{_label(path)}: {verb} {human_size(result.input_size)} -> "
-            f"{human_size(result.output_size)}, {figures}, {human_size(speed)}/s"
-        )
-
-    def finish(self, path, target):
-        if self.remove and path != STDIO and target is not None:
-            try:
-                os.unlink(path)
-            except OSError as exc:
-                raise FileError(
-                    f"cannot remove {path}: {exc.strerror or exc} (the output is kept)"
-                ) from None
-
-
-def _label(path):
-    return "(stdin)" if path == STDIO else path
-
-
-def _transfer(run, path, target, work, *, refuse_terminal=False):
-    """work(source, destination, progress callback) for one input.
-
-    Standard input for "-", standard output for no target, a sink for --test.
-    The output of a regular input file gets its mode and times.
-    """
-    with contextlib.ExitStack() as stack:
-        mode = times = None
-        if path == STDIO:
-            src = _stdin()
-        else:
-            src = stack.enter_context(open(path, "rb"))
-            st = os.fstat(src.fileno())
-            if stat.S_ISREG(st.st_mode):
-                mode, times = st.st_mode & 0o777, (st.st_atime_ns, st.st_mtime_ns)
-        if run.test:
-            dst = _Discard()
-        elif target is None:
-            dst = StdoutWriter()
-        else:
-            dst = stack.enter_context(
-                atomic_output(target, overwrite=run.force, mode=mode, times=times)
-            )
-        if refuse_terminal and not run.force and dst.isatty():
-            raise FileError("compressed data not written to a terminal (use -f to force)")
-        bar = ProgressBar(_label(path)) if not run.quiet else None
-
-        def progress(done, total):
-            raise_swallowed()  # a signal lost in a callback from C ends the work here
-            if bar is not None:
-                bar(done, total)
-
-        try:
-            result = work(src, dst, progress)
-        finally:
-            if bar is not None:
-                bar.close()
-        raise_swallowed()
-        dst.flush()
-    return result
-
-
-def _stdin():
-    # The binary layer under the text stream (click.get_binary_stream is
-    # deprecated in click 8.5); click's test runner provides one too.
-    return sys.stdin.buffer
-
-
-def _stdout():
-    return sys.stdout.buffer
-
-
 def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
     if model == "ctw":
         if algorithm or hidden or rank or seed is not None:
@@ -382,7 +171,7 @@ def compress(
         flags.pop(f"level_{n}")
     level = _last_level(level, ctx.meta.get("nbtzip.order", ()))
     config = _config_from_flags(level, **flags)
-    run = _Run(files, output, to_stdout, keep, remove, force, quiet, verbose)
+    run = Run(files, output, to_stdout, keep, remove, force, quiet, verbose)
 
     def one(path):
         run.check_input(path, "compressed")
@@ -390,10 +179,10 @@ def compress(
             if not run.to_stdout:
                 raise FileError(f"{path}: already has the {SUFFIX} suffix (use -f to force)")
         target = run.destination(path, path + SUFFIX)
-        if target is None and _stdout().isatty() and not run.force:
+        if target is None and stdout().isatty() and not run.force:
             raise FileError("compressed data not written to a terminal (use -f to force)")
         run.note_compile(config)
-        result = _transfer(
+        result = transfer(
             run, path, target,
             lambda src, dst, progress: nbtzip.compress_file(
                 src, dst, config=config, progress=progress, threads=threads
@@ -435,11 +224,11 @@ def decompress(
     output are checked against their CRC-32: damaged data is refused.
     Levels (-1 .. -9) are accepted and ignored, as gzip -d does.
     """
-    run = _Run(files, output, to_stdout, keep, remove, force, quiet, verbose, test)
+    run = Run(files, output, to_stdout, keep, remove, force, quiet, verbose, test)
 
     def one(path):
         if path == STDIO:
-            if _stdin().isatty():
+            if stdin().isatty():
                 raise FileError("compressed data not read from a terminal")
             default = None
         elif run.test:
@@ -452,7 +241,7 @@ def decompress(
             default = None
         run.check_input(path, "tested" if run.test else "decompressed")
         target = None if run.test else run.destination(path, default)
-        result = _transfer(
+        result = transfer(
             run, path, target,
             lambda src, dst, progress: nbtzip.decompress_file(
                 src, dst, progress=progress, threads=threads,
@@ -474,12 +263,12 @@ def info(files):
 
     For a file of several streams the model and alphabet are the first stream's.
     """
-    run = _Run(files)
+    run = Run(files)
 
     def one(path):
-        if path == STDIO and _stdin().isatty():
+        if path == STDIO and stdin().isatty():
             raise FileError("compressed data not read from a terminal")
-        facts = nbtzip.info(_stdin() if path == STDIO else path)
+        facts = nbtzip.info(stdin() if path == STDIO else path)
         config = facts.config
         fields = ", ".join(f"{k}={v}" for k, v in vars(config).items())
         empty = facts.original_size == 0  # no ratio to speak of
@@ -494,7 +283,7 @@ def info(files):
             ("bits per byte", "-" if empty else f"{facts.bits_per_byte:.4f}"),
             ("CRC-32", f"{facts.crc32:08x}"),
         ]
-        echo(_label(path))
+        echo(label(path))
         for name, value in rows:
             echo(f"  {name:<16}{value}")
 
