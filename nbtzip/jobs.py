@@ -6,7 +6,8 @@ chosen (standard output, -o, or beside it; an existing output needs -f),
 transfer() writes to a temporary file renamed into place on success, with a
 progress bar, and Run reports the figures (-v), says once when kernels will
 be compiled, removes the input after --rm and turns a file that fails into
-one line on stderr while the others are still tried (status 1 at the end).
+one line on stderr while the others are still tried (status 1 at the end):
+a bad stream, a model too large for memory, a worker process that died.
 
 What a command does to one file is cli.py's; how the process meets the shell
 (signals, standard output, exit statuses) is terminal.py's.
@@ -25,6 +26,7 @@ from . import kernelcache
 from .atomic import atomic_output
 from .config import ConfigError
 from .container import FormatError
+from .parallel import WorkerError
 from .progress import ProgressBar, human_size
 from .terminal import StdoutWriter, raise_swallowed, say, stdout_lost
 
@@ -140,10 +142,11 @@ class Run:
                 action(path)
             except FileError as exc:
                 self._fail(str(exc))
-            except FormatError as exc:
+            except (FormatError, ConfigError, WorkerError) as exc:
                 self._fail(f"{label(path)}: {exc}")
-            except ConfigError as exc:
-                self._fail(f"{label(path)}: {exc}")
+            except MemoryError:
+                # A model too large for this machine (a header may ask for any size).
+                self._fail(f"{label(path)}: not enough memory for this stream's model")
             except BrokenPipeError:
                 raise  # the reader went away: nothing more to write anywhere
             except OSError as exc:

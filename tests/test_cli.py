@@ -491,6 +491,82 @@ def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(tmp_path):
     assert err == ""
 
 
+def _no_memory_for_huge_tables(monkeypatch):
+    """make_codec as on a machine that cannot hold a CTW table of 2**30 nodes (8 GiB,
+    too much to really allocate here); any other model is built as usual."""
+    real = codecs.make_codec
+
+    def make_codec(config, alphabet):
+        if getattr(config, "table_bits", None) == 30:
+            raise MemoryError("Unable to allocate 8.00 GiB for an array")
+        return real(config, alphabet)
+
+    monkeypatch.setattr(codecs, "make_codec", make_codec)
+
+
+def test_a_header_asking_for_too_large_a_model_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    crafted, good = tmp_path / "crafted.nbt", tmp_path / "good.nbt"
+    small = nbtzip.CTWConfig(depth=3, table_bits=10)
+    with monkeypatch.context() as m:  # a stream whose header asks for 2**30 nodes
+        real = codecs.make_codec
+        m.setattr(codecs, "make_codec", lambda config, alphabet: real(small, alphabet))
+        crafted.write_bytes(
+            nbtzip.compress(b"crafted " * 40, config=nbtzip.CTWConfig(table_bits=30))
+        )
+    good.write_bytes(nbtzip.compress(b"good " * 40, config=small))
+    assert nbtzip.info(crafted).config.table_bits == 30
+    _no_memory_for_huge_tables(monkeypatch)
+    before = snapshot(tmp_path)
+    result = run("decompress", crafted)
+    assert result.exit_code == 1
+    assert result.stderr == f"nbtzip: {crafted}: not enough memory for this stream's model\n"
+    assert snapshot(tmp_path) == before
+    assert_one_line_error(run("decompress", "-t", crafted), "not enough memory")
+    result = run("decompress", crafted, good)  # the next file is still tried
+    assert_one_line_error(result, f"{crafted}: not enough memory")
+    assert (tmp_path / "good").read_bytes() == b"good " * 40
+    assert not (tmp_path / "crafted").exists()
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_compressing_without_memory_for_the_model_is_one_line_naming_the_file(
+    tmp_path, monkeypatch, threads
+):
+    monkeypatch.setattr(nbtzip.parallel, "MIN_SEGMENT", 20_000)
+    monkeypatch.setattr(nbtzip.parallel, "available_cores", lambda: 4)  # -T 2 on any machine
+
+    def make_codec(config, alphabet):  # in the workers too, with -T 2 (forked)
+        raise MemoryError("Unable to allocate 8.00 GiB for an array")
+
+    monkeypatch.setattr(codecs, "make_codec", make_codec)
+    src = tmp_path / "big"
+    src.write_bytes(english_like(60_000))
+    before = snapshot(tmp_path)
+    result = run("compress", *CTW, "-T", threads, src)
+    assert result.exit_code == 1
+    assert result.stderr == f"nbtzip: {src}: not enough memory for this stream's model\n"
+    assert snapshot(tmp_path) == before
+
+
+def test_a_worker_that_dies_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(nbtzip.parallel, "MIN_SEGMENT", 20_000)
+    monkeypatch.setattr(nbtzip.parallel, "available_cores", lambda: 4)  # -T 2 on any machine
+    parent = os.getpid()
+
+    def make_codec(config, alphabet):  # forked workers see it
+        assert os.getpid() != parent, "-T 2 codes every segment in a worker"
+        os._exit(3)
+
+    monkeypatch.setattr(codecs, "make_codec", make_codec)
+    src = tmp_path / "big"
+    src.write_bytes(english_like(60_000))
+    before = snapshot(tmp_path)
+    result = run("compress", *CTW, "-q", "-T", "2", src)
+    assert_one_line_error(result, f"nbtzip: {src}: a worker process died")
+    assert "internal error" not in result.stderr
+    assert snapshot(tmp_path) == before
+
+
 # -- review findings: outputs that are not regular files -------------------------
 
 
