@@ -948,6 +948,7 @@ def test_stdout_with_several_files_writes_their_streams_in_order(tmp_path):
 
 def test_threads_cut_a_large_input_into_streams_and_decode_them(tmp_path, monkeypatch):
     monkeypatch.setattr(nbtzip.parallel, "MIN_SEGMENT", 20_000)
+    monkeypatch.setattr(nbtzip.parallel, "available_cores", lambda: 4)
     data = english_like(60_000)
     src = tmp_path / "big"
     src.write_bytes(data)
