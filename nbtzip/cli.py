@@ -85,6 +85,18 @@ def _level_options(levels):
     return add
 
 
+def _threads_option(help_text):
+    return click.option(
+        "-T",
+        "--threads",
+        type=click.IntRange(0, 1024),
+        default=1,
+        show_default=True,
+        metavar="N",
+        help=help_text,
+    )
+
+
 def _last_level(level, order):
     """The level the last of -1 .. -9 / --level on the command line asks for (None: none)."""
     chosen = None
@@ -145,15 +157,9 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
 @click.option("--rank", type=click.IntRange(1, 64), metavar="K", help="NoBackTrack rank.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), metavar="S", help="PRNG seed.")
 @click.option("--depth", type=click.IntRange(0, 16), metavar="D", help="CTW context depth.")
-@click.option(
-    "-T",
-    "--threads",
-    type=click.IntRange(0, 1024),
-    default=1,
-    show_default=True,
-    metavar="N",
-    help="Worker processes (0: one per core). A large input is cut into that many "
-    "independent streams, coded at once: faster, a little larger.",
+@_threads_option(
+    "Worker processes (0: one per core, never more than the cores). A large input "
+    "is cut into that many independent streams, coded at once: faster, a little larger."
 )
 @click.pass_context
 def compress(
@@ -204,15 +210,9 @@ def compress(
     is_flag=True,
     help="Check each FILE: decode it and verify every checksum, write nothing.",
 )
-@click.option(
-    "-T",
-    "--threads",
-    type=click.IntRange(0, 1024),
-    default=1,
-    show_default=True,
-    metavar="N",
-    help="Worker processes (0: one per core) for files of several streams "
-    "(made by compress -T); a file of one stream decodes on one core.",
+@_threads_option(
+    "Worker processes (0: one per core) for files of several streams "
+    "(made by compress -T); a file of one stream decodes on one core."
 )
 def decompress(
     files, output, to_stdout, keep, remove, force, quiet, verbose, test, threads, **levels
