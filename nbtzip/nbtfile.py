@@ -47,10 +47,8 @@ class NbtFile(io.BufferedIOBase):
         self._position = 0
         try:
             if self._reading:
-                self._decoder = StreamDecoder(self._fp)
-                self._blocks = iter(self._decoder)
-                self._buffer = b""
-                self._offset = 0
+                self._start = self._fp.tell() if _seekable(self._fp) else None
+                self._restart()
             else:
                 if config is None:
                     from . import make_config
@@ -64,6 +62,16 @@ class NbtFile(io.BufferedIOBase):
             raise
 
     # -- reading ---------------------------------------------------------
+
+    def _restart(self):
+        """Decode from the first stream again (the model has to relearn)."""
+        if getattr(self, "_decoder", None) is not None:
+            self._fp.seek(self._start)
+        self._decoder = StreamDecoder(self._fp)
+        self._blocks = iter(self._decoder)
+        self._buffer = b""
+        self._offset = 0
+        self._position = 0
 
     def readable(self):
         self._check_open()
@@ -135,7 +143,30 @@ class NbtFile(io.BufferedIOBase):
     # -- both ------------------------------------------------------------
 
     def seekable(self):
-        return False
+        """Readers over a seekable file can seek, as lzma's and bz2's do: forward
+        by decoding up to the target, backward by decoding again from the start
+        (as slow as it sounds: the model relearns everything before the target)."""
+        self._check_open()
+        return self._reading and self._start is not None
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        self._check_mode(reading=True)
+        if not self.seekable():
+            raise io.UnsupportedOperation("seek needs a seekable underlying file")
+        if whence == io.SEEK_CUR:
+            offset += self._position
+        elif whence == io.SEEK_END:
+            while self._fill():  # the length is known only once everything decoded
+                self._take(len(self._buffer))
+            offset += self._position
+        elif whence != io.SEEK_SET:
+            raise ValueError(f"invalid whence {whence!r}")
+        target = max(0, offset)
+        if target < self._position:
+            self._restart()
+        while self._position < target and self._fill():
+            self._take(target - self._position)
+        return self._position
 
     def tell(self):
         self._check_open()
@@ -169,6 +200,13 @@ class NbtFile(io.BufferedIOBase):
                     self._fp.close()
             finally:
                 super().close()
+
+
+def _seekable(fp) -> bool:
+    try:
+        return bool(fp.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def open(

@@ -327,3 +327,42 @@ def test_stored_block_with_a_wrong_length_is_rejected():
     struct.pack_into("<I", blob, pos + 4, (n + 1) | container.STORED)
     with pytest.raises(FormatError):
         nbtzip.decompress(bytes(blob))
+
+
+def test_a_reader_seeks_like_lzma_files_do():
+    data = bytes(range(256)) * 700  # three blocks
+    second = b"and a second stream"
+    blob = _compress(data) + _compress(second)
+    whole = data + second
+    f = nbtzip.open(io.BytesIO(blob))
+    assert f.seekable()
+    assert f.seek(BLOCK_SIZE + 5) == BLOCK_SIZE + 5 and f.read(3) == whole[BLOCK_SIZE + 5 :][:3]
+    assert f.seek(10) == 10 and f.read(4) == whole[10:14]  # backward: decodes again
+    assert f.seek(-2, io.SEEK_CUR) == 12 and f.tell() == 12 and f.read(2) == whole[12:14]
+    assert f.seek(-4, io.SEEK_END) == len(whole) - 4 and f.read() == whole[-4:]
+    assert f.seek(len(whole) + 99) == len(whole) and f.read() == b""  # past the end: EOF
+    assert f.seek(-5) == 0 and f.read(5) == whole[:5]
+    with pytest.raises(ValueError):
+        f.seek(0, 7)
+
+
+def test_a_reader_over_a_pipe_cannot_seek():
+    class Pipe(io.RawIOBase):
+        def __init__(self, data):
+            self._data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return self._data.readinto(b)
+
+    f = nbtzip.open(Pipe(_compress(b"abc")))
+    assert not f.seekable()
+    with pytest.raises(io.UnsupportedOperation):
+        f.seek(1)
+    assert f.read() == b"abc"
+    w = nbtzip.open(io.BytesIO(), "wb", config=CONFIG)
+    assert not w.seekable()
+    with pytest.raises(io.UnsupportedOperation):
+        w.seek(0)
