@@ -8,6 +8,7 @@ the container logic do not depend on, or wait for, the real models.
 
 from __future__ import annotations
 
+import io
 import struct
 
 import numpy as np
@@ -131,3 +132,16 @@ def raw_block_fields(blob):
         out.append((n, field, crc))
         pos += 12 + (field & ~STORED)
     return out
+
+
+class Pipe(io.RawIOBase):
+    """A readable byte source that cannot seek or tell its size, like a pipe."""
+
+    def __init__(self, data):
+        self._data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        return self._data.readinto(b)

@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import raw_block_fields
+from conftest import Pipe, raw_block_fields
 
 import nbtzip
 from nbtzip import codecs, container
@@ -347,16 +347,6 @@ def test_a_reader_seeks_like_lzma_files_do():
 
 
 def test_a_reader_over_a_pipe_cannot_seek():
-    class Pipe(io.RawIOBase):
-        def __init__(self, data):
-            self._data = io.BytesIO(data)
-
-        def readable(self):
-            return True
-
-        def readinto(self, b):
-            return self._data.readinto(b)
-
     f = nbtzip.open(Pipe(_compress(b"abc")))
     assert not f.seekable()
     with pytest.raises(io.UnsupportedOperation):

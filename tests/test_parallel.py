@@ -6,7 +6,7 @@ import io
 import os
 
 import pytest
-from conftest import english_like
+from conftest import Pipe, english_like
 
 import nbtzip
 from nbtzip import container, parallel
@@ -64,20 +64,9 @@ def test_empty_and_piped_inputs(tmp_path, small_segments):
     data = english_like(3 * SEGMENT + 5)
     # a non-seekable source (size unknown) is cut into PIPE_SEGMENT pieces
     out = io.BytesIO()
-    nbtzip.compress_file(_Unseekable(data), out, config=CONFIG, threads=2)
+    nbtzip.compress_file(Pipe(data), out, config=CONFIG, threads=2)
     assert container.scan(io.BytesIO(out.getvalue())).streams == 4
     assert nbtzip.decompress(out.getvalue()) == data
-
-
-class _Unseekable(io.RawIOBase):
-    def __init__(self, data):
-        self._data = io.BytesIO(data)
-
-    def readable(self):
-        return True
-
-    def readinto(self, b):
-        return self._data.readinto(b)
 
 
 def test_damage_found_by_a_worker_fails_the_whole_file(tmp_path, small_segments):
