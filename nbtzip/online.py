@@ -122,7 +122,7 @@ def new_net(config, alphabet_size):
         G=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         G_next=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         g=sized(learns_theta and not fused_gradient, rows, n),
-        sparse=sized(config.gradient == "nbt", 1 + pre.shape[0], n),
+        sparse=sized(fused_gradient, 1 + pre.shape[0], n),
         jt00=sized(kalman_theta, n), jt0k=sized(kalman_theta, rows, n),
         jtkk=sized(kalman_theta, rows, n), mt00=sized(kalman_theta, n),
         jp00=sized(kalman_phi, A), jp0k=sized(kalman_phi, n + 1, A),
