@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from nbtzip import rng  # noqa: E402
+from nbtzip.numeric import rng  # noqa: E402
 
 TARGET_SIZE = 100_000
 
