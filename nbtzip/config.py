@@ -83,7 +83,7 @@ class RNNConfig:
 
 @dataclass(frozen=True)
 class CTWConfig:
-    """Context tree weighting over bytes (see nbtzip/ctw.py).
+    """Context tree weighting over bytes (see nbtzip/ctw/).
 
     Defaults measured on the Canterbury texts (scripts/bench_ctw.py): depth 10
     beats 6 by 1 % and 8 by 0.1 %; alpha 1/16 and a clamp of 8 bits are the
@@ -130,11 +130,14 @@ def model_name(config) -> str:
 # then an integer value as LEB128 (tag 0: 3000.0, 100.0), m / 2**e as the byte e
 # and m as LEB128 (tag 2: 0.5, 0.75), or else the float64 (tag 1). About 22
 # bytes for an RNN in version 2, 50 in version 1, against ~200 as JSON, which
-# matters on small files. Reordering
-# fields is a format change; a field appended later must have a default that
-# keeps what older files meant, and is read as that default when absent.
+# matters on small files. Version 2 writes the number of fields after the
+# model byte. Reordering fields is a format change; a field appended later must
+# have a default that keeps what older files meant, and is read as that default
+# from files written before it existed (version 1 files hold exactly the fields
+# counted in _V1_FIELDS).
 CHOICES = {"gradient": GRADIENTS, "step": STEPS, "fisher": FISHERS}
 _MODEL_IDS = {"rnn": 0, "ctw": 1}
+_V1_FIELDS = {"rnn": 13, "ctw": 5}  # the fields version 1 files hold, in order
 
 
 def _kind(cls, f):
@@ -165,8 +168,13 @@ def _leb128(value: int, out: bytearray) -> None:
 
 
 def to_bytes(config, version: int = 2) -> bytes:
+    fields = dataclasses.fields(config)
+    if version < 2:
+        fields = fields[: _V1_FIELDS[model_name(config)]]
     out = bytearray([_MODEL_IDS[model_name(config)]])
-    for f in dataclasses.fields(config):
+    if version >= 2:
+        out.append(len(fields))
+    for f in fields:
         value = getattr(config, f.name)
         kind = _kind(type(config), f)
         if kind == "choice":
@@ -218,14 +226,17 @@ def from_bytes(raw: bytes, version: int = 2):
     raw = bytes(raw)
     if not raw or raw[0] not in _MODEL_IDS.values():
         raise ConfigError("unknown model in configuration")
-    cls = MODELS[next(k for k, v in _MODEL_IDS.items() if v == raw[0])]
+    name = next(k for k, v in _MODEL_IDS.items() if v == raw[0])
+    cls = MODELS[name]
     r = _Reader(raw)
     r.pos = 1
     values = {}
     try:
-        for f in dataclasses.fields(cls):
-            if version >= 2 and r.pos == len(raw):
-                break  # fields appended after this file was written keep their defaults
+        count = r.byte() if version >= 2 else _V1_FIELDS[name]
+        fields = dataclasses.fields(cls)
+        if count > len(fields):
+            raise ConfigError("model configuration has fields this nbtzip does not know")
+        for f in fields[:count]:  # fields appended since keep their defaults
             kind = _kind(cls, f)
             if kind == "choice":
                 choices = CHOICES[f.name]

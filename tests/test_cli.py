@@ -476,6 +476,31 @@ def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status, wor
     assert snapshot(tmp_path) == before
 
 
+def test_ctrl_c_is_honoured_promptly_inside_a_block_of_a_large_model(tmp_path):
+    """A block of a 4096-unit network takes minutes (about 5 ms a byte); the block is
+    coded in short jitted slices, so SIGINT ends the run within seconds, not after
+    the block."""
+    src = tmp_path / "one-block.txt"
+    src.write_bytes(english_like(65536, seed=9))
+    before = snapshot(tmp_path)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nbtzip", "compress", "--hidden", "4096", str(src)],
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(3)  # the header is written, the model built: coding the block
+    assert child.poll() is None
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)  # the whole block would take minutes
+    assert child.returncode == 130
+    assert err.decode().splitlines()[-1] == "nbtzip: interrupted"
+    assert snapshot(tmp_path) == before
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(english_like(5 * 65536, seed=6))

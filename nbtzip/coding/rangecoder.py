@@ -39,7 +39,7 @@ def quantize(probs, freqs):
 
     freq = 1 + floor(p * (FREQ_TOTAL - A)); what the floors leave over goes to
     the most probable symbol (first one on ties). Depends only on the floats,
-    so encoder and decoder get the same table. Non-finite or negative inputs
+    so encoder and decoder get the same table. NaN or negative inputs
     are treated as zero so a diverging model can never break the coder.
     """
     a = probs.shape[0]
@@ -75,7 +75,7 @@ def quantize(probs, freqs):
 @njit(cache=True, error_model="numpy")
 def bit_freq(p1, total):
     """Frequency of bit 1 out of `total` (a power of two): p1 * total rounded, kept
-    in [1, total - 1] so both outcomes stay codable; non-finite p1 counts as 0."""
+    in [1, total - 1] so both outcomes stay codable; NaN counts as 0, +inf as 1."""
     if not (p1 > 0.0):
         p1 = 0.0
     elif p1 > 1.0:
