@@ -75,7 +75,7 @@ def end(state, byte):
     raise TypeError("end() runs inside jitted loops only")
 
 
-@overload(probabilities)
+@overload(probabilities, inline="always")
 def _probabilities(state):
     f = _model_function(_SYMBOL_MODELS, state, 0)
     if f is not None:
@@ -83,7 +83,7 @@ def _probabilities(state):
     return None
 
 
-@overload(learn)
+@overload(learn, inline="always")
 def _learn(state, y):
     f = _model_function(_SYMBOL_MODELS, state, 1)
     if f is not None:
@@ -91,7 +91,7 @@ def _learn(state, y):
     return None
 
 
-@overload(begin)
+@overload(begin, inline="always")
 def _begin(state):
     f = _model_function(_BINARY_MODELS, state, 0)
     if f is not None:
@@ -99,7 +99,7 @@ def _begin(state):
     return None
 
 
-@overload(predict_bit)
+@overload(predict_bit, inline="always")
 def _predict_bit(state, k):
     f = _model_function(_BINARY_MODELS, state, 1)
     if f is not None:
@@ -107,7 +107,7 @@ def _predict_bit(state, k):
     return None
 
 
-@overload(learn_bit)
+@overload(learn_bit, inline="always")
 def _learn_bit(state, k, bit):
     f = _model_function(_BINARY_MODELS, state, 2)
     if f is not None:
@@ -115,7 +115,7 @@ def _learn_bit(state, k, bit):
     return None
 
 
-@overload(end)
+@overload(end, inline="always")
 def _end(state, byte):
     f = _model_function(_BINARY_MODELS, state, 3)
     if f is not None:
