@@ -8,6 +8,7 @@ The API follows the stdlib's lzma and bz2:
     blob = nbtzip.compress(data, hidden_size=16, algorithm="nbt")
     blob = nbtzip.compress(data, config=nbtzip.CTWConfig(depth=4))
     assert nbtzip.decompress(blob) == data         # FormatError on bad data
+    nbtzip.decompress(blob, memlimit=2 << 30)      # MemoryLimitError past 2 GiB
     with nbtzip.open("log.nbt", "wb") as f:        # streaming, constant memory
         f.write(data)
     nbtzip.compress_file("big.txt", "big.txt.nbt") # blockwise, constant memory
@@ -39,6 +40,7 @@ from .container import (  # noqa: E402
     BLOCK_SIZE,
     FormatError,
     Info,
+    MemoryLimitError,
     StreamDecoder,
     StreamEncoder,
     alphabet_of,
@@ -47,8 +49,10 @@ from .container import (  # noqa: E402
     read_header,
     read_upto,
     scan,
+    stream_memory,
     stream_spans,
 )
+from .memlimit import resolve as _resolve_memlimit  # noqa: E402
 from .nbtfile import NbtFile, open  # noqa: E402
 
 __version__ = "0.1.0"
@@ -60,6 +64,7 @@ __all__ = [
     "DEFAULT_LEVEL",
     "FormatError",
     "Info",
+    "MemoryLimitError",
     "NbtFile",
     "RNNConfig",
     "Result",
@@ -114,9 +119,14 @@ def make_config(level=DEFAULT_LEVEL, *, config=None, model="rnn", algorithm=None
     return config
 
 
-def compress(data, level=DEFAULT_LEVEL, *, config=None, **options) -> bytes:
-    """Compress bytes-like data into one .nbt stream (alphabet: the bytes present)."""
+def compress(data, level=DEFAULT_LEVEL, *, config=None, memlimit=None, **options) -> bytes:
+    """Compress bytes-like data into one .nbt stream (alphabet: the bytes present).
+
+    memlimit: bytes the stream may need to decode (None: the default limit,
+    memlimit.py; 0: no limit); a model that needs more is refused with
+    MemoryLimitError, since the default decoder would refuse the stream."""
     config = make_config(level, config=config, **options)
+    check_encodable(config, memlimit)
     data = _bytes_like(data)
     out = io.BytesIO()
     encoder = StreamEncoder(out, config, alphabet_of(data))
@@ -125,10 +135,22 @@ def compress(data, level=DEFAULT_LEVEL, *, config=None, **options) -> bytes:
     return out.getvalue()
 
 
-def decompress(data) -> bytes:
+def decompress(data, *, memlimit=None) -> bytes:
     """The original bytes of one .nbt stream, or of several concatenated ones in
-    order; FormatError if data is not exactly that."""
-    return b"".join(StreamDecoder(io.BytesIO(_bytes_like(data))))
+    order; FormatError if data is not exactly that. memlimit: bytes a stream's
+    model may take (None: the default limit, memlimit.py; 0: no limit), checked
+    from each header before anything is allocated (MemoryLimitError)."""
+    limit = _resolve_memlimit(memlimit)
+    return b"".join(StreamDecoder(io.BytesIO(_bytes_like(data)), limit))
+
+
+def check_encodable(config, memlimit=None):
+    """MemoryLimitError when a stream of config, over any input, would need more
+    memory to decode than memlimit (None: the default limit) allows."""
+    limit = _resolve_memlimit(memlimit)
+    needed = stream_memory(config, 256)
+    if limit and needed > limit:
+        raise MemoryLimitError(needed, limit, decoding=False)
 
 
 def _bytes_like(data):
@@ -213,6 +235,7 @@ def compress_file(
     overwrite=False,
     progress=None,
     threads=1,
+    memlimit=None,
     **options,
 ) -> Result:
     """Compress src into dst in blocks, in constant memory.
@@ -225,8 +248,10 @@ def compress_file(
     threads > 1 (0: one per core) codes segments of the input as independent
     streams in that many processes (parallel.py): faster on a large input,
     slightly larger output; an input that fits one segment is coded as with 1.
+    memlimit: as for compress().
     """
     config = make_config(level, config=config, **options)
+    check_encodable(config, memlimit)
     threads = parallel.resolve_threads(threads)
     started = time.perf_counter()
     with _source(src) as fin:
@@ -250,30 +275,45 @@ def compress_file(
 
 
 def decompress_file(
-    src, dst, *, overwrite=False, progress=None, on_config=None, threads=1
+    src, dst, *, overwrite=False, progress=None, on_config=None, threads=1, memlimit=None
 ) -> Result:
     """Decompress src into dst block by block; the counterpart of compress_file.
 
     Every block is checked against its CRC before it is written; with a path
     dst nothing appears unless the whole stream checked out.
-    progress(done, total) counts compressed bytes read; on_config(config) is
-    called once the header is read, before any decoding. threads > 1 (0: one
-    per core) decodes the streams of a multi-stream file (compress_file with
-    threads) in that many processes; a file of one stream decodes as with 1.
+    progress(done, total) counts original bytes written, against the original
+    size the trailers give (total None when src cannot be read ahead, a pipe);
+    on_config(config) is called once the header is read, before any decoding.
+    threads > 1 (0: one per core) decodes the streams of a multi-stream file
+    (compress_file with threads) in that many processes, fewer when memlimit
+    does not hold that many models; a file of one stream decodes as with 1.
+    memlimit: as for decompress(); every stream is checked before decoding.
     """
+    limit = _resolve_memlimit(memlimit)
     threads = parallel.resolve_threads(threads)
     started = time.perf_counter()
     written = 0
     with _source(src) as fin:
         total = _regular_size(fin)
-        spans = _stream_spans(fin) if threads > 1 and total is not None else []
-        if len(spans) > 1:
+        spans = None
+        if total is not None and (threads > 1 or progress is not None):
+            spans = _stream_spans(fin, strict=threads > 1)
+        original = sum(span.length for span in spans) if spans else None
+        if threads > 1 and spans and len(spans) > 1:
+            needed = max(span.memory for span in spans)
+            if limit and needed > limit:
+                raise MemoryLimitError(needed, limit)
+            if limit:  # each worker holds one model: no more workers than fit
+                threads = max(1, min(threads, limit // needed))
+        if threads > 1 and spans and len(spans) > 1:
             if on_config is not None:
                 on_config(read_header(fin).config)
             with _destination(dst, overwrite, _mode_of(src)) as fout:
-                written = parallel.decompress_streams(fin, fout, spans, threads, progress, total)
+                written = parallel.decompress_streams(
+                    fin, fout, spans, threads, progress, original, limit
+                )
             return Result(total, written, time.perf_counter() - started)
-        decoder = StreamDecoder(fin)
+        decoder = StreamDecoder(fin, limit)
         if on_config is not None:
             on_config(decoder.header.config)
         with _destination(dst, overwrite, _mode_of(src)) as fout:
@@ -281,15 +321,20 @@ def decompress_file(
                 fout.write(block)
                 written += len(block)
                 if progress is not None:
-                    progress(decoder.consumed, total)
+                    progress(written, original)
     return Result(decoder.consumed, written, time.perf_counter() - started)
 
 
-def _stream_spans(fin):
-    """Where the streams of a regular file lie (fin left where it was)."""
+def _stream_spans(fin, strict):
+    """Where the streams of a regular file lie (fin left where it was). Not strict:
+    None for a file whose structure is damaged, which decoding will report."""
     start = fin.tell()
     try:
         return stream_spans(fin)
+    except FormatError:
+        if strict:
+            raise
+        return None
     finally:
         fin.seek(start)
 

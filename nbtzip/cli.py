@@ -19,6 +19,7 @@ import nbtzip
 
 from .config import DEFAULT_LEVEL, LEVELS, ConfigError
 from .jobs import STDIO, FileError, Run, label, stdin, stdout, transfer
+from .memlimit import DEFAULT_PERCENT, ENV, default_limit, mib, parse
 from .terminal import Group, echo
 
 SUFFIX = ".nbt"
@@ -97,6 +98,36 @@ def _threads_option(help_text):
     )
 
 
+class _Size(click.ParamType):
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        try:
+            return value if isinstance(value, int) else parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _memlimit_option(help_text):
+    return click.option("-M", "--memlimit", type=_Size(), metavar="SIZE", help=help_text)
+
+
+def _memlimit(given):
+    """The limit in bytes (0: none): --memlimit, else NBTZIP_MEMLIMIT, else the default."""
+    if given is not None:
+        return given
+    try:
+        return default_limit()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+_MEMLIMIT_HELP = (
+    f"0 for none; default ${ENV}, else {DEFAULT_PERCENT}% of "
+    "physical memory. SIZE: bytes, or with K, M, G (KiB, MiB, GiB), or N% of memory."
+)
+
+
 def _last_level(level, order):
     """The level the last of -1 .. -9 / --level on the command line asks for (None: none)."""
     chosen = None
@@ -161,9 +192,25 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
     "Worker processes (0: one per core, never more than the cores). A large input "
     "is cut into that many independent streams, coded at once: faster, a little larger."
 )
+@_memlimit_option(
+    "Refuse a model that needs more than SIZE of memory to decode, as decompress "
+    "would under that limit; " + _MEMLIMIT_HELP
+)
 @click.pass_context
 def compress(
-    ctx, files, output, to_stdout, keep, remove, force, quiet, verbose, level, threads, **flags
+    ctx,
+    files,
+    output,
+    to_stdout,
+    keep,
+    remove,
+    force,
+    quiet,
+    verbose,
+    level,
+    threads,
+    memlimit,
+    **flags,
 ):
     """Compress each FILE into FILE.nbt.
 
@@ -177,6 +224,15 @@ def compress(
         flags.pop(f"level_{n}")
     level = _last_level(level, ctx.meta.get("nbtzip.order", ()))
     config = _config_from_flags(level, **flags)
+    limit = _memlimit(memlimit)
+    try:
+        nbtzip.check_encodable(config, limit)
+    except nbtzip.MemoryLimitError as exc:
+        need = mib(exc.needed)
+        raise click.UsageError(
+            f"the model needs {need} of memory to decode, above the limit of "
+            f"{mib(exc.limit)} (allow it with --memlimit {need})"
+        ) from None
     run = Run(files, output, to_stdout, keep, remove, force, quiet, verbose)
 
     def one(path):
@@ -191,7 +247,7 @@ def compress(
         result = transfer(
             run, path, target,
             lambda src, dst, progress: nbtzip.compress_file(
-                src, dst, config=config, progress=progress, threads=threads
+                src, dst, config=config, progress=progress, threads=threads, memlimit=limit
             ),
             refuse_terminal=True,
         )  # fmt: skip
@@ -214,8 +270,9 @@ def compress(
     "Worker processes (0: one per core) for files of several streams "
     "(made by compress -T); a file of one stream decodes on one core."
 )
+@_memlimit_option("Refuse a stream whose model needs more than SIZE of memory; " + _MEMLIMIT_HELP)
 def decompress(
-    files, output, to_stdout, keep, remove, force, quiet, verbose, test, threads, **levels
+    files, output, to_stdout, keep, remove, force, quiet, verbose, test, threads, memlimit, **levels
 ):
     """Decompress each FILE.nbt into FILE.
 
@@ -225,6 +282,7 @@ def decompress(
     Levels (-1 .. -9) are accepted and ignored, as gzip -d does.
     """
     run = Run(files, output, to_stdout, keep, remove, force, quiet, verbose, test)
+    limit = _memlimit(memlimit)
 
     def one(path):
         if path == STDIO:
@@ -244,7 +302,7 @@ def decompress(
         result = transfer(
             run, path, target,
             lambda src, dst, progress: nbtzip.decompress_file(
-                src, dst, progress=progress, threads=threads,
+                src, dst, progress=progress, threads=threads, memlimit=limit,
                 on_config=lambda config: run.note_compile(config, decode=True),
             ),
         )  # fmt: skip
@@ -282,12 +340,20 @@ def info(files):
             ("ratio", "-" if empty else f"{facts.ratio:.4f}"),
             ("bits per byte", "-" if empty else f"{facts.bits_per_byte:.4f}"),
             ("CRC-32", f"{facts.crc32:08x}"),
+            ("memory", _memory_row(facts.memory)),
         ]
         echo(label(path))
         for name, value in rows:
             echo(f"  {name:<16}{value}")
 
     run.each(one)
+
+
+def _memory_row(needs):
+    """What the streams need to decode: one figure, or the range over streams."""
+    low, high = mib(min(needs)), mib(max(needs))
+    each = " per stream" if len(needs) > 1 else ""
+    return f"{high}{each} to decode" if low == high else f"{low} to {high} per stream to decode"
 
 
 try:

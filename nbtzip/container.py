@@ -29,6 +29,9 @@ by more than the block and stream headers.
 Every length is checked against what the format allows before anything is
 allocated, and every block is checked against its CRC before its bytes are
 handed out: a decoder returns the original bytes or raises FormatError.
+The memory a stream's model takes follows from its header alone
+(stream_memory); a decoder given a limit weighs every stream against it
+before building anything (MemoryLimitError).
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from . import codecs
+from . import codecs, memlimit
 from .config import LEVELS, RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_bytes, to_bytes
 from .crc import concat as crc_concat
 
@@ -60,10 +64,35 @@ _END = struct.Struct("<I")
 _TRAILER = struct.Struct("<QI")
 HEADER_FIXED = _PREFIX.size + ALPHABET_BYTES + 4
 TRAILER_SIZE = _END.size + _TRAILER.size
+# What coding one block takes besides the model, in any codec: the encoder's
+# output buffer for 8 coded decisions a byte at 4 bytes each (2 MiB), the
+# payload copied out of it (2 MiB), a payload read by the decoder (1 MiB), the
+# block as int64 symbols (512 KiB) and as bytes, in and out. 8 MiB bounds it.
+BLOCK_MEMORY = 8 << 20
 
 
 class FormatError(ValueError):
     """The data is not a valid .nbt stream, or it is damaged."""
+
+
+class MemoryLimitError(FormatError, ConfigError):
+    """A stream's model needs more memory than the limit allows (a FormatError to
+    whoever decodes, a ConfigError to whoever chooses a model to encode with).
+    needed, limit: bytes; decoding: raised by a decoder, else by an encoder."""
+
+    def __init__(self, needed: int, limit: int, decoding: bool = True):
+        self.needed, self.limit, self.decoding = needed, limit, decoding
+        super().__init__(memlimit.refusal(needed, limit, decoding))
+
+    def __reduce__(self):  # the arguments, not the message, so that workers can send it
+        return type(self), (self.needed, self.limit, self.decoding)
+
+
+def stream_memory(config, alphabet_size: int) -> int:
+    """Bytes a stream of this model over alphabet_size symbols needs to be coded or
+    decoded: its model's state (each configuration knows its own) and one block
+    in flight. The Python process itself comes on top."""
+    return config.memory_bytes(alphabet_size) + BLOCK_MEMORY
 
 
 def max_payload(n: int) -> int:
@@ -94,6 +123,11 @@ class Header:
     config: object
     alphabet: np.ndarray
     size: int  # bytes the header takes in the file
+
+    @property
+    def memory(self) -> int:
+        """Bytes this stream needs to be decoded (stream_memory)."""
+        return stream_memory(self.config, int(self.alphabet.sum()))
 
 
 def check_supported(config, advice=True):
@@ -252,11 +286,13 @@ class StreamEncoder:
 
 class StreamDecoder:
     """Reads the .nbt streams of a binary file object, one after another;
-    iterate for verified blocks. header is the current stream's."""
+    iterate for verified blocks. header is the current stream's. memlimit:
+    bytes a stream may need (0: any), checked as each header is read."""
 
-    def __init__(self, fp):
+    def __init__(self, fp, memlimit: int = 0):
         self.fp = fp
-        self.header = read_header(fp)
+        self.memlimit = memlimit
+        self.header = self._admit(read_header(fp))
         self.consumed = self.header.size  # compressed bytes read so far
         self.length = 0  # original bytes, all streams
         self.streams = 1
@@ -267,9 +303,14 @@ class StreamDecoder:
             start = _next_stream(self.fp)
             if not start:
                 return
-            self.header = read_header(self.fp, start)
+            self.header = self._admit(read_header(self.fp, start))
             self.consumed += self.header.size
             self.streams += 1
+
+    def _admit(self, header):
+        if self.memlimit and header.memory > self.memlimit:
+            raise MemoryLimitError(header.memory, self.memlimit)
+        return header
 
     def _stream(self):
         codec = None
@@ -319,6 +360,7 @@ class Info:
     compressed_size: int
     crc32: int  # of all the original bytes
     streams: int = 1
+    memory: tuple = ()  # bytes each stream needs to decode (stream_memory)
 
     @property
     def bits_per_byte(self) -> float:
@@ -333,6 +375,7 @@ def scan(fp) -> Info:
     """Headers, block headers and trailers of the streams, without decoding (like `xz -l`)."""
     first = None
     size = blocks = length = crc_all = streams = 0
+    memory = []
     for header, stream_size, stream_blocks, stream_length, crc in _walk(fp):
         first = first or header
         size += stream_size
@@ -340,15 +383,26 @@ def scan(fp) -> Info:
         length += stream_length
         crc_all = crc_concat(crc_all, crc, stream_length)
         streams += 1
-    return Info(first.config, int(first.alphabet.sum()), blocks, length, size, crc_all, streams)
+        memory.append(header.memory)
+    alphabet_size = int(first.alphabet.sum())
+    return Info(first.config, alphabet_size, blocks, length, size, crc_all, streams, tuple(memory))
 
 
-def stream_spans(fp) -> list[tuple[int, int]]:
-    """(offset, size) in fp of each stream, from the headers alone (fp seekable)."""
+class Span(NamedTuple):
+    """Where a stream lies in a file, how long its original is, what it needs to decode."""
+
+    offset: int
+    size: int
+    length: int
+    memory: int
+
+
+def stream_spans(fp) -> list[Span]:
+    """Each stream of fp (seekable), from the headers alone."""
     offset = fp.tell()
     spans = []
-    for _, size, _, _, _ in _walk(fp):
-        spans.append((offset, size))
+    for header, size, _, length, _ in _walk(fp):
+        spans.append(Span(offset, size, length, header.memory))
         offset += size
     return spans
 

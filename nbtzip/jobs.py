@@ -7,7 +7,8 @@ transfer() writes to a temporary file renamed into place on success, with a
 progress bar, and Run reports the figures (-v), says once when kernels will
 be compiled, removes the input after --rm and turns a file that fails into
 one line on stderr while the others are still tried (status 1 at the end):
-a bad stream, a model too large for memory, a worker process that died.
+a bad stream, a model over the memory limit or too large for memory, a
+worker process that died.
 
 What a command does to one file is cli.py's; how the process meets the shell
 (signals, standard output, exit statuses) is terminal.py's.
@@ -25,7 +26,8 @@ import click
 from . import kernelcache
 from .atomic import atomic_output
 from .config import ConfigError
-from .container import FormatError
+from .container import FormatError, MemoryLimitError
+from .memlimit import mib
 from .parallel import WorkerError
 from .progress import ProgressBar, human_size
 from .terminal import StdoutWriter, raise_swallowed, say, stdout_lost
@@ -142,6 +144,12 @@ class Run:
                 action(path)
             except FileError as exc:
                 self._fail(str(exc))
+            except MemoryLimitError as exc:
+                need = mib(exc.needed)
+                self._fail(
+                    f"{label(path)}: the stream needs {need} of memory to decode, above the "
+                    f"limit of {mib(exc.limit)} (allow it with --memlimit {need})"
+                )
             except (FormatError, ConfigError, WorkerError) as exc:
                 self._fail(f"{label(path)}: {exc}")
             except MemoryError:

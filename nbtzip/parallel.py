@@ -112,13 +112,13 @@ def _stop(pool):
 def _compress_segment(data: bytes, config) -> bytes:
     from . import compress
 
-    return compress(data, config=config)
+    return compress(data, config=config, memlimit=0)  # the caller weighed the config
 
 
-def _decompress_streams(blob: bytes) -> bytes:
+def _decompress_streams(blob: bytes, memlimit: int) -> bytes:
     from . import decompress
 
-    return decompress(blob)
+    return decompress(blob, memlimit=memlimit)
 
 
 def compress_segments(fin, fout, config, threads, size, progress=None, total=None):
@@ -152,25 +152,24 @@ def compress_segments(fin, fout, config, threads, size, progress=None, total=Non
     return read, written
 
 
-def decompress_streams(fin, fout, spans, threads, progress=None, total=None):
-    """Decode the streams at spans ((offset, length) in fin, in order) in `threads`
-    workers, writing their bytes to fout; returns the original bytes written."""
-    written = done = 0
+def decompress_streams(fin, fout, spans, threads, progress=None, total=None, memlimit=0):
+    """Decode the streams at spans (container.Span: offset and size in fin, in
+    order) in `threads` workers, writing their bytes to fout; returns the
+    original bytes written. progress(done, total) counts original bytes."""
+    written = 0
     pending = collections.deque()
     spans = collections.deque(spans)
     threads = min(threads, len(spans))
     with _workers(threads) as pool:
         while spans or pending:
             while spans and len(pending) <= threads:
-                offset, length = spans.popleft()
-                fin.seek(offset)
-                job = pool.submit(_decompress_streams, read_upto(fin, length))
-                pending.append((length, job))
-            length, job = pending.popleft()
-            data = job.result()
+                span = spans.popleft()
+                fin.seek(span.offset)
+                job = pool.submit(_decompress_streams, read_upto(fin, span.size), memlimit)
+                pending.append(job)
+            data = pending.popleft().result()
             fout.write(data)
             written += len(data)
-            done += length
             if progress is not None:
-                progress(done, total)
+                progress(written, total)
     return written

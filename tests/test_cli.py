@@ -511,11 +511,13 @@ def test_a_header_asking_for_too_large_a_model_is_one_line_naming_the_file(tmp_p
         real = codecs.make_codec
         m.setattr(codecs, "make_codec", lambda config, alphabet: real(small, alphabet))
         crafted.write_bytes(
-            nbtzip.compress(b"crafted " * 40, config=nbtzip.CTWConfig(table_bits=30))
+            nbtzip.compress(b"crafted " * 40, config=nbtzip.CTWConfig(table_bits=30), memlimit=0)
         )
     good.write_bytes(nbtzip.compress(b"good " * 40, config=small))
     assert nbtzip.info(crafted).config.table_bits == 30
     _no_memory_for_huge_tables(monkeypatch)
+    # No memory limit (test_memory.py has those): the allocation itself fails.
+    monkeypatch.setenv(nbtzip.memlimit.ENV, "0")
     before = snapshot(tmp_path)
     result = run("decompress", crafted)
     assert result.exit_code == 1
