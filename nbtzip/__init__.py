@@ -26,6 +26,7 @@ import io  # noqa: E402
 import os  # noqa: E402
 import stat  # noqa: E402
 import time  # noqa: E402
+import zlib  # noqa: E402
 
 from . import parallel  # noqa: E402
 from .atomic import atomic_output  # noqa: E402
@@ -170,6 +171,9 @@ class Result:
     input_size: int
     output_size: int
     seconds: float
+    # Set when a regular input file changed while it was read: "grew", "shrank"
+    # or "changed". The output still decodes to exactly the bytes that were read.
+    input_changed: str | None = None
 
 
 def _is_path(obj) -> bool:
@@ -210,20 +214,24 @@ def _mode_of(src):
         return None
 
 
-def _scan_alphabet(fp):
-    """Bytes present in the rest of a seekable fp (then rewound); all 256 otherwise."""
+def _scan(fp):
+    """(alphabet, length, CRC-32) of the rest of a seekable fp, which is then rewound;
+    (all 256 values, None, None) for a stream that cannot be read twice."""
     try:
         start = fp.tell() if fp.seekable() else None
     except (AttributeError, OSError):
         start = None
     if start is None:
-        return full_alphabet()
+        return full_alphabet(), None, None
     present = alphabet_of(b"")
+    length = crc = 0
     # Block-sized reads: counting bytes takes 8 bytes of memory per input byte.
     while chunk := fp.read(BLOCK_SIZE):
         present |= alphabet_of(chunk)
+        length += len(chunk)
+        crc = zlib.crc32(chunk, crc)
     fp.seek(start)
-    return present
+    return present, length, crc
 
 
 def compress_file(
@@ -249,6 +257,11 @@ def compress_file(
     streams in that many processes (parallel.py): faster on a large input,
     slightly larger output; an input that fits one segment is coded as with 1.
     memlimit: as for compress().
+
+    A regular file that changes while it is read (a log being written) is
+    compressed as far as it was when scanned, consistently: bytes the scan did
+    not see start a new stream of all 256 values (streams concatenate), and
+    Result.input_changed says "grew", "shrank" or "changed".
     """
     config = make_config(level, config=config, **options)
     check_encodable(config, memlimit)
@@ -262,16 +275,48 @@ def compress_file(
                 read, written = parallel.compress_segments(
                     fin, fout, config, threads, size, progress, total
                 )
-            return Result(read, written, time.perf_counter() - started)
-        alphabet = _scan_alphabet(fin)
+            changed = _changed(fin, total, read, None, None)
+            return Result(read, written, time.perf_counter() - started, changed)
+        alphabet, scanned, scan_crc = _scan(fin)
+        total = scanned if scanned is not None else total
         with _destination(dst, overwrite, _mode_of(src)) as fout:
-            encoder = StreamEncoder(fout, config, alphabet)
-            while chunk := read_upto(fin, BLOCK_SIZE):
-                encoder.write_block(chunk)
+            encoders = [StreamEncoder(fout, config, alphabet)]
+            done = crc = 0
+            while chunk := read_upto(fin, _next_read(scanned, done)):
+                if (alphabet_of(chunk) & ~encoders[-1].alphabet).any():
+                    # Bytes the scan did not see: the file changed since. This
+                    # stream cannot code them, so it ends and another one begins.
+                    encoders[-1].finish()
+                    encoders.append(StreamEncoder(fout, config, full_alphabet()))
+                encoders[-1].write_block(chunk)
+                done += len(chunk)
+                crc = zlib.crc32(chunk, crc)
                 if progress is not None:
-                    progress(encoder.length, total)
-            encoder.finish()
-    return Result(encoder.length, encoder.written, time.perf_counter() - started)
+                    progress(done, total)
+            encoders[-1].finish()
+        written = sum(encoder.written for encoder in encoders)
+        changed = _changed(fin, scanned, done, crc, scan_crc)
+    return Result(done, written, time.perf_counter() - started, changed)
+
+
+def _next_read(scanned, done):
+    """A block, but never past the length the scan saw (None: read to the end)."""
+    return BLOCK_SIZE if scanned is None else min(BLOCK_SIZE, scanned - done)
+
+
+def _changed(fin, expected, done, crc, expected_crc):
+    """How the input differed from what was expected of it (None: it did not)."""
+    if expected is None:
+        return None  # a pipe: whatever came is the input
+    if done < expected:
+        return "shrank"
+    if crc != expected_crc:
+        return "changed"
+    try:
+        more = fin.read(1)
+    except (OSError, ValueError):
+        more = b""
+    return "grew" if more else None
 
 
 def decompress_file(

@@ -252,6 +252,17 @@ def compress(
             refuse_terminal=True,
         )  # fmt: skip
         run.report(path, "compressed", result, result.input_size, result.output_size)
+        if result.input_changed:
+            # The output decodes to exactly what was read, which is not the file as
+            # it is now: say so, and do not delete it under --rm.
+            kind, n = result.input_changed, result.input_size
+            run.warn(
+                f"{label(path)}: file {kind} while it was compressed; "
+                + (f"its first {n} bytes" if kind == "grew" else f"the {n} bytes read")
+                + " are in the output"
+                + ("; input not removed" if run.remove else "")
+            )
+            return
         run.finish(path, target)
 
     run.each(one)

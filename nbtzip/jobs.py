@@ -8,7 +8,8 @@ progress bar, and Run reports the figures (-v), says once when kernels will
 be compiled, removes the input after --rm and turns a file that fails into
 one line on stderr while the others are still tried (status 1 at the end):
 a bad stream, a model over the memory limit or too large for memory, a
-worker process that died.
+worker process that died; a warning (an input that changed while it was
+read) makes the status 2, as with gzip.
 
 What a command does to one file is cli.py's; how the process meets the shell
 (signals, standard output, exit statuses) is terminal.py's.
@@ -85,6 +86,7 @@ class Run:
         self.remove, self.force, self.quiet, self.verbose = remove, force, quiet, verbose
         self.test = test
         self.failed = False
+        self.warned = False
         self._noted = set()
 
     def note_compile(self, config, decode=False):
@@ -164,10 +166,18 @@ class Run:
                 break  # like gzip: after a write error on standard output, stop
         if self.failed:
             click.get_current_context().exit(1)
+        if self.warned:
+            click.get_current_context().exit(2)  # gzip's status for warnings
 
     def _fail(self, message):
         say(message)
         self.failed = True
+
+    def warn(self, message):
+        """A one-line warning (not under -q, as with gzip); the status becomes 2."""
+        if not self.quiet:
+            say(message)
+        self.warned = True
 
     def report(self, path, verb, result, original, coded):
         if not self.verbose:

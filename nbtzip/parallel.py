@@ -122,17 +122,23 @@ def _decompress_streams(blob: bytes, memlimit: int) -> bytes:
 
 
 def compress_segments(fin, fout, config, threads, size, progress=None, total=None):
-    """Code fin as streams of `size` bytes in `threads` workers; returns (read, written)."""
+    """Code fin as streams of `size` bytes in `threads` workers; returns (read, written).
+
+    total: the input's length when known; no more than that is read, so that a
+    file growing meanwhile is compressed as it was (the caller says it grew)."""
     read = written = 0
     pending = collections.deque()
     exhausted = False
     if total is not None:
         threads = min(threads, segments(total, size))  # no idle processes
+    asked = 0
     with _workers(threads) as pool:
         while True:
             while not exhausted and len(pending) <= threads:
-                segment = read_upto(fin, size)
-                exhausted = len(segment) < size
+                want = size if total is None else min(size, total - asked)
+                segment = read_upto(fin, want)
+                asked += len(segment)
+                exhausted = len(segment) < size or asked == total
                 if segment:
                     job = pool.submit(_compress_segment, segment, config)
                     pending.append((len(segment), job))
