@@ -243,7 +243,6 @@ def compress(
         target = run.destination(path, path + SUFFIX)
         if target is None and stdout().isatty() and not run.force:
             raise FileError("compressed data not written to a terminal (use -f to force)")
-        run.note_compile(config)
         result = transfer(
             run, path, target,
             lambda src, dst, progress: nbtzip.compress_file(
@@ -313,8 +312,7 @@ def decompress(
         result = transfer(
             run, path, target,
             lambda src, dst, progress: nbtzip.decompress_file(
-                src, dst, progress=progress, threads=threads, memlimit=limit,
-                on_config=lambda config: run.note_compile(config, decode=True),
+                src, dst, progress=progress, threads=threads, memlimit=limit
             ),
         )  # fmt: skip
         verb = "tested" if run.test else "decompressed"

@@ -4,8 +4,8 @@ Run holds what the files of one command share: each input is checked (a
 symbolic link, a directory, a hard-linked input under --rm), its destination
 chosen (standard output, -o, or beside it; an existing output needs -f),
 transfer() writes to a temporary file renamed into place on success, with a
-progress bar, and Run reports the figures (-v), says once when kernels will
-be compiled, removes the input after --rm and turns a file that fails into
+progress bar, and Run reports the figures (-v), says when numba compiles
+kernels, removes the input after --rm and turns a file that fails into
 one line on stderr while the others are still tried (status 1 at the end):
 a bad stream, a model over the memory limit or too large for memory, a
 worker process that died; a warning (an input that changed while it was
@@ -87,15 +87,6 @@ class Run:
         self.test = test
         self.failed = False
         self.warned = False
-        self._noted = set()
-
-    def note_compile(self, config, decode=False):
-        kernel = kernelcache.coding_kernel(config, decode)
-        if self.quiet or kernel in self._noted:
-            return
-        self._noted.add(kernel)
-        if not kernelcache.kernels_cached(kernel):
-            say("compiling kernels, first run only")
 
     def check_input(self, path, verb):
         """FileError for inputs gzip would not touch without -f: a symbolic link whose
@@ -140,7 +131,20 @@ class Run:
         return target
 
     def each(self, action):
-        """Run action(path) on every file; report failures and keep going."""
+        """Run action(path) on every file; report failures and keep going. The
+        first time numba compiles a kernel (not when it loads one), say so."""
+        with contextlib.ExitStack() as stack:
+            if not self.quiet:
+                stack.enter_context(
+                    kernelcache.compile_notice(lambda: say("compiling kernels, first run only"))
+                )
+            self._each(action)
+        if self.failed:
+            click.get_current_context().exit(1)
+        if self.warned:
+            click.get_current_context().exit(2)  # gzip's status for warnings
+
+    def _each(self, action):
         for path in self.files:
             try:
                 action(path)
@@ -164,10 +168,6 @@ class Run:
                 self._fail(f"{name}: {exc.strerror or exc}")
             if stdout_lost():
                 break  # like gzip: after a write error on standard output, stop
-        if self.failed:
-            click.get_current_context().exit(1)
-        if self.warned:
-            click.get_current_context().exit(2)  # gzip's status for warnings
 
     def _fail(self, message):
         say(message)

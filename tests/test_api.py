@@ -292,32 +292,6 @@ def test_stale_source_caches_are_pruned(tmp_path):
     assert [p.name for p in base.iterdir()] == [kernelcache.source_digest()]
 
 
-def test_kernel_cache_detection_follows_numba_cache_dir(tmp_path):
-    nbtzip.compress(b"warm up", config=MODELS["ctw"]())
-    env = dict(os.environ)
-    if not env.get("NUMBA_CACHE_DIR"):
-        assert kernelcache.kernels_cached("ctw", env)
-    assert not kernelcache.kernels_cached("ctw", {"NUMBA_CACHE_DIR": str(tmp_path)})
-    assert kernelcache.coding_kernel(RNNConfig()) == "engine._encode"
-    assert kernelcache.coding_kernel(CTWConfig(), decode=True) == "ctw.decode_symbols"
-
-
-def test_cached_encoder_does_not_count_as_a_cached_decoder(tmp_path):
-    """A first compress compiles only the encoder: the first decompress must still
-    say that it compiles (the decoder kernel is another cache entry)."""
-    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
-    source = kernelcache.PACKAGE_DIR / "engine.py"
-    where = kernelcache._cache_dir_for(source, env)
-    where.mkdir(parents=True)
-    (where / "engine._encode-16.py311.nbi").write_bytes(b"")
-    assert kernelcache.kernels_cached("engine._encode", env)
-    assert kernelcache.kernels_cached("engine", env)
-    assert not kernelcache.kernels_cached("engine._decode", env)
-    decoder = kernelcache.coding_kernel(RNNConfig(), decode=True)
-    (where / f"{decoder}-32.py311.nbi").write_bytes(b"")
-    assert kernelcache.kernels_cached(decoder, env)
-
-
 _READ_ONLY_INSTALL = """
 import sys, tempfile
 real = tempfile.TemporaryFile
