@@ -227,7 +227,13 @@ def transfer(run, path, target, work, *, refuse_terminal=False):
             dst = StdoutWriter()
         else:
             dst = stack.enter_context(
-                atomic_output(target, overwrite=run.force, mode=mode, times=times)
+                atomic_output(
+                    target,
+                    overwrite=run.force,
+                    mode=mode,
+                    times=times,
+                    notice=None if run.quiet else say,
+                )
             )
         if refuse_terminal and not run.force and dst.isatty():
             raise FileError("compressed data not written to a terminal (use -f to force)")
