@@ -8,6 +8,7 @@ The API follows the stdlib's lzma and bz2:
     blob = nbtzip.compress(data, hidden_size=16, algorithm="nbt")
     blob = nbtzip.compress(data, config=nbtzip.CTWConfig(depth=4))
     assert nbtzip.decompress(blob) == data         # FormatError on bad data
+    nbtzip.decompress(blob, memlimit=2 << 30)      # MemoryLimitError past 2 GiB
     with nbtzip.open("log.nbt", "wb") as f:        # streaming, constant memory
         f.write(data)
     nbtzip.compress_file("big.txt", "big.txt.nbt") # blockwise, constant memory
@@ -31,7 +32,7 @@ from .api import (  # noqa: E402
     make_config,
 )
 from .config import DEFAULT_LEVEL, ConfigError, CTWConfig, RNNConfig  # noqa: E402
-from .container import FormatError, Info  # noqa: E402
+from .container import FormatError, Info, MemoryLimitError  # noqa: E402
 from .nbtfile import NbtFile, open  # noqa: E402
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_LEVEL",
     "FormatError",
     "Info",
+    "MemoryLimitError",
     "MODELS",
     "NbtFile",
     "RNNConfig",

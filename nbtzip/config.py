@@ -80,6 +80,36 @@ class RNNConfig:
         for name in ("sigma_w", "sigma_r"):
             _check_float(name, getattr(self, name), positive=False)
 
+    def memory_bytes(self, alphabet_size: int) -> int:
+        """Bytes of the model state a stream of this network over alphabet_size
+        symbols allocates: every array of rnn.step.new_net (shapes as there; the
+        tests hold the two together) and the codec's frequency table. Known from
+        the configuration alone, so a decoder can refuse before it allocates."""
+        n, alpha = self.hidden_size, alphabet_size
+        d = min(self.fan_in, n)  # network.init_params: presynaptic units per unit
+        width = (alpha + 7) // 8 * 8  # network.padded: the readout's width
+        rows = 1 + alpha + d  # bias, input weights, recurrent weights
+        learns = self.gradient != "none"
+        kalman_theta = learns and self.step == "kalman"
+        kalman_phi = self.step == "kalman"
+        k = self.rank if self.gradient == "nbt" else 0
+        fused = kalman_theta and self.gradient == "nbt" and self.rank == 1
+        words = (
+            rows * n + d * n + (1 + n) * width  # theta, pre, phi
+            + 4 * n + d * n  # h, a, h_next, a_next; a_in
+            + 4 * width + n  # logits, p, delta, fisher; H
+            + k * n + 2 * k + k * rows * n + n  # vbar, wscale, wsq, wdir; v_next
+            + kalman_theta * (d * n + 2 * n + 2 * rows * n)  # theta's inv_w, J00, m00, J0k, Jkk
+            + (self.gradient == "rtrl") * 2 * n * rows * n  # G, G_next
+            + (learns and not fused) * rows * n  # g
+            + fused * (1 + d) * n  # sparse
+            + kalman_phi * (2 * width + 2 * (n + 1) * width)  # phi's J00, m00, J0k, Jkk
+            + 3 * n + 3 * max(n, width)  # w_norm, signs, coef; acc, g0, acc_dir
+            + 4 + 2  # rng, clock
+            + max(alpha, 1)  # the codec's integer frequencies
+        )  # fmt: skip
+        return 8 * words
+
 
 @dataclass(frozen=True)
 class CTWConfig:
@@ -112,6 +142,15 @@ class CTWConfig:
         # >= 3 so that halving never leaves a node that looks visited once;
         # <= 255 because the node table stores counts in one byte each.
         _check_int("count_limit", self.count_limit, 3, 255)
+
+    def memory_bytes(self, alphabet_size: int) -> int:
+        """Bytes of the model state of a stream: ctw.model.CTWState's node table
+        (8 bytes a node), history ring (one byte a position, at least 2**12) and
+        its small tables. The alphabet changes none of them."""
+        ring_bits = max(self.table_bits, 12)  # ctw.model.MIN_RING_BITS
+        decisions = 256 * 8 + 256  # line group per decision; the codec's forced bits
+        path = 17 * (8 + 1 + 8 + 8 + 8)  # hctx, cbytes, path, pe, pw (tree.MAX_DEPTH + 1)
+        return 8 * (1 << self.table_bits) + (1 << ring_bits) + decisions + path + 8 * 3
 
 
 MODELS = {"rnn": RNNConfig, "ctw": CTWConfig}

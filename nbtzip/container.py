@@ -12,12 +12,16 @@ learns from it exactly as if it had coded it, so no input grows by more than
 the framing. Every length is checked against what the format allows before
 anything is allocated, and every block is checked against its CRC before its
 bytes are handed out: a decoder returns the original bytes or raises FormatError.
+The memory a stream's model takes follows from its header alone
+(memlimit.stream_memory); a decoder given a limit weighs every stream against
+it before building anything (MemoryLimitError).
 """
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,8 +30,9 @@ from .alphabet import alphabet_of
 from .config import RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_bytes, to_bytes
 from .crc import concat as crc_concat
 from .framing import BLOCK_SIZE, MAGIC, FormatError, read_exact, read_upto
+from .memlimit import MemoryLimitError, stream_memory
 
-__all__ = ["BLOCK_SIZE", "FormatError", "read_upto"]
+__all__ = ["BLOCK_SIZE", "FormatError", "MemoryLimitError", "read_upto", "stream_memory"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,11 @@ class Header:
     alphabet: np.ndarray
     size: int  # bytes the header takes in the file
     version: int = framing.VERSION
+
+    @property
+    def memory(self) -> int:
+        """Bytes this stream needs to be decoded (memlimit.stream_memory)."""
+        return stream_memory(self.config, int(self.alphabet.sum()))
 
 
 def check_supported(config):
@@ -135,11 +145,13 @@ class StreamEncoder:
 
 class StreamDecoder:
     """Reads the .nbt streams of a binary file object, one after another;
-    iterate for verified blocks. header is the current stream's."""
+    iterate for verified blocks. header is the current stream's. memlimit:
+    bytes a stream may need (0: any), checked as each header is read."""
 
-    def __init__(self, fp):
+    def __init__(self, fp, memlimit: int = 0):
         self.fp = fp
-        self.header = read_header(fp)
+        self.memlimit = memlimit
+        self.header = self._admit(read_header(fp))
         self.consumed = self.header.size  # compressed bytes read so far
         self.length = 0  # original bytes, all streams
         self.streams = 1
@@ -150,9 +162,14 @@ class StreamDecoder:
             start = _next_stream(self.fp)
             if not start:
                 return
-            self.header = read_header(self.fp, start)
+            self.header = self._admit(read_header(self.fp, start))
             self.consumed += self.header.size
             self.streams += 1
+
+    def _admit(self, header):
+        if self.memlimit and header.memory > self.memlimit:
+            raise MemoryLimitError(header.memory, self.memlimit)
+        return header
 
     def _stream(self):
         codec = None
@@ -202,6 +219,7 @@ class Info:
     compressed_size: int
     crc32: int  # of all the original bytes
     streams: int = 1
+    memory: tuple = ()  # bytes each stream needs to decode (memlimit.stream_memory)
 
     @property
     def bits_per_byte(self) -> float:
@@ -216,6 +234,7 @@ def scan(fp) -> Info:
     """Headers, block headers and trailers of the streams, without decoding (like `xz -l`)."""
     first = None
     size = blocks = length = crc_all = streams = 0
+    memory = []
     for header, stream_size, stream_blocks, stream_length, crc in _walk(fp):
         first = first or header
         size += stream_size
@@ -223,15 +242,26 @@ def scan(fp) -> Info:
         length += stream_length
         crc_all = crc_concat(crc_all, crc, stream_length)
         streams += 1
-    return Info(first.config, int(first.alphabet.sum()), blocks, length, size, crc_all, streams)
+        memory.append(header.memory)
+    alphabet_size = int(first.alphabet.sum())
+    return Info(first.config, alphabet_size, blocks, length, size, crc_all, streams, tuple(memory))
 
 
-def stream_spans(fp) -> list[tuple[int, int]]:
-    """(offset, size) in fp of each stream, from the headers alone (fp seekable)."""
+class Span(NamedTuple):
+    """Where a stream lies in a file, how long its original is, what it needs to decode."""
+
+    offset: int
+    size: int
+    length: int
+    memory: int
+
+
+def stream_spans(fp) -> list[Span]:
+    """Each stream of fp (seekable), from the headers alone."""
     offset = fp.tell()
     spans = []
-    for _, size, _, _, _ in _walk(fp):
-        spans.append((offset, size))
+    for header, size, _, length, _ in _walk(fp):
+        spans.append(Span(offset, size, length, header.memory))
         offset += size
     return spans
 

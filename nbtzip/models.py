@@ -38,12 +38,3 @@ def code_lengths(data, config, alphabet=None):
     as the codec learns (alphabet: bool[256], default the bytes present)."""
     alphabet = Alphabet.of(data) if alphabet is None else alphabet
     return make_codec(config, alphabet).code_lengths(data)
-
-
-def coding_kernel(config, decode: bool = False) -> str:
-    """The kernel (kernelcache.kernels_cached's name) that encodes or decodes streams
-    of this configuration: compressing compiles the encoder only, so the first
-    decompression after it compiles again."""
-    binary = model_module(config).BINARY
-    direction = "decode" if decode else "encode"
-    return f"coding.loops:{direction}_{'bits' if binary else 'symbols'}"

@@ -10,7 +10,7 @@ LAYERS = [
     {"numeric", "kernelcache", "crc", "sample"},
     {"coding", "alphabet", "config"},
     {"rnn", "ctw", "mix"},  # the models
-    {"models", "framing"},
+    {"models", "framing", "memlimit"},
     {"container", "atomic"},
     {"parallel", "nbtfile", "api"},
     {"cli", "__init__", "__main__"},

@@ -17,6 +17,7 @@ import click
 
 from .. import api
 from ..config import DEFAULT_LEVEL, LEVELS, ConfigError, model_name
+from ..memlimit import DEFAULT_PERCENT, ENV, default_limit, mib, parse
 from .jobs import STDIO, FileError, Run, label, stdin, stdout, transfer
 from .terminal import Group, echo
 
@@ -96,6 +97,36 @@ def _threads_option(help_text):
     )
 
 
+class _Size(click.ParamType):
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        try:
+            return value if isinstance(value, int) else parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _memlimit_option(help_text):
+    return click.option("-M", "--memlimit", type=_Size(), metavar="SIZE", help=help_text)
+
+
+def _memlimit(given):
+    """The limit in bytes (0: none): --memlimit, else NBTZIP_MEMLIMIT, else the default."""
+    if given is not None:
+        return given
+    try:
+        return default_limit()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+_MEMLIMIT_HELP = (
+    f"0 for none; default ${ENV}, else {DEFAULT_PERCENT}% of "
+    "physical memory. SIZE: bytes, or with K, M, G (KiB, MiB, GiB), or N% of memory."
+)
+
+
 def _last_level(level, order):
     """The level the last of -1 .. -9 / --level on the command line asks for (None: none)."""
     chosen = None
@@ -160,9 +191,25 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
     "Worker processes (0: one per core, never more than the cores). A large input "
     "is cut into that many independent streams, coded at once: faster, a little larger."
 )
+@_memlimit_option(
+    "Refuse a model that needs more than SIZE of memory to decode, as decompress "
+    "would under that limit; " + _MEMLIMIT_HELP
+)
 @click.pass_context
 def compress(
-    ctx, files, output, to_stdout, keep, remove, force, quiet, verbose, level, threads, **flags
+    ctx,
+    files,
+    output,
+    to_stdout,
+    keep,
+    remove,
+    force,
+    quiet,
+    verbose,
+    level,
+    threads,
+    memlimit,
+    **flags,
 ):
     """Compress each FILE into FILE.nbt.
 
@@ -176,6 +223,15 @@ def compress(
         flags.pop(f"level_{n}")
     level = _last_level(level, ctx.meta.get("nbtzip.order", ()))
     config = _config_from_flags(level, **flags)
+    limit = _memlimit(memlimit)
+    try:
+        api.check_encodable(config, limit)
+    except api.MemoryLimitError as exc:
+        need = mib(exc.needed)
+        raise click.UsageError(
+            f"the model needs {need} of memory to decode, above the limit of "
+            f"{mib(exc.limit)} (allow it with --memlimit {need})"
+        ) from None
     run = Run(files, output, to_stdout, keep, remove, force, quiet, verbose)
 
     def one(path):
@@ -186,15 +242,25 @@ def compress(
         target = run.destination(path, path + SUFFIX)
         if target is None and stdout().isatty() and not run.force:
             raise FileError("compressed data not written to a terminal (use -f to force)")
-        run.note_compile(config)
         result = transfer(
             run, path, target,
             lambda src, dst, progress: api.compress_file(
-                src, dst, config=config, progress=progress, threads=threads
+                src, dst, config=config, progress=progress, threads=threads, memlimit=limit
             ),
             refuse_terminal=True,
         )  # fmt: skip
         run.report(path, "compressed", result, result.input_size, result.output_size)
+        if result.input_changed:
+            # The output decodes to exactly what was read, which is not the file as
+            # it is now: say so, and do not delete it under --rm.
+            kind, n = result.input_changed, result.input_size
+            run.warn(
+                f"{label(path)}: file {kind} while it was compressed; "
+                + (f"its first {n} bytes" if kind == "grew" else f"the {n} bytes read")
+                + " are in the output"
+                + ("; input not removed" if run.remove else "")
+            )
+            return
         run.finish(path, target)
 
     run.each(one)
@@ -213,8 +279,9 @@ def compress(
     "Worker processes (0: one per core) for files of several streams "
     "(made by compress -T); a file of one stream decodes on one core."
 )
+@_memlimit_option("Refuse a stream whose model needs more than SIZE of memory; " + _MEMLIMIT_HELP)
 def decompress(
-    files, output, to_stdout, keep, remove, force, quiet, verbose, test, threads, **levels
+    files, output, to_stdout, keep, remove, force, quiet, verbose, test, threads, memlimit, **levels
 ):
     """Decompress each FILE.nbt into FILE.
 
@@ -224,6 +291,7 @@ def decompress(
     Levels (-1 .. -9) are accepted and ignored, as gzip -d does.
     """
     run = Run(files, output, to_stdout, keep, remove, force, quiet, verbose, test)
+    limit = _memlimit(memlimit)
 
     def one(path):
         if path == STDIO:
@@ -243,8 +311,7 @@ def decompress(
         result = transfer(
             run, path, target,
             lambda src, dst, progress: api.decompress_file(
-                src, dst, progress=progress, threads=threads,
-                on_config=lambda config: run.note_compile(config, decode=True),
+                src, dst, progress=progress, threads=threads, memlimit=limit
             ),
         )  # fmt: skip
         verb = "tested" if run.test else "decompressed"
@@ -281,12 +348,20 @@ def info(files):
             ("ratio", "-" if empty else f"{facts.ratio:.4f}"),
             ("bits per byte", "-" if empty else f"{facts.bits_per_byte:.4f}"),
             ("CRC-32", f"{facts.crc32:08x}"),
+            ("memory", _memory_row(facts.memory)),
         ]
         echo(label(path))
         for name, value in rows:
             echo(f"  {name:<16}{value}")
 
     run.each(one)
+
+
+def _memory_row(needs):
+    """What the streams need to decode: one figure, or the range over streams."""
+    low, high = mib(min(needs)), mib(max(needs))
+    each = " per stream" if len(needs) > 1 else ""
+    return f"{high}{each} to decode" if low == high else f"{low} to {high} per stream to decode"
 
 
 try:

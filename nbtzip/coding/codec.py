@@ -111,9 +111,13 @@ class BlockCodec:
         m = self.model
         for start, stop in slices(symbols.size):
             if m.binary:
-                loops.encode_bits(m.state, m.forced, m.bit_total, symbols, start, stop, st, out)
+                loops.kernel("encode_bits", m.state)(
+                    m.state, m.forced, m.bit_total, symbols, start, stop, st, out
+                )
             else:
-                loops.encode_symbols(m.state, symbols, start, stop, self._freqs, st, out)
+                loops.kernel("encode_symbols", m.state)(
+                    m.state, symbols, start, stop, self._freqs, st, out
+                )
         size = rc.encoder_finish(st, out)
         return out[:size].tobytes()
 
@@ -128,11 +132,15 @@ class BlockCodec:
         if m.binary:
             symbols = np.empty(n, dtype=np.uint8)
             for start, stop in slices(n):
-                loops.decode_bits(m.state, m.forced, m.bit_total, buf, st, symbols, start, stop)
+                loops.kernel("decode_bits", m.state)(
+                    m.state, m.forced, m.bit_total, buf, st, symbols, start, stop
+                )
             return symbols.tobytes()
         symbols = np.empty(n, dtype=np.int64)
         for start, stop in slices(n):
-            loops.decode_symbols(m.state, buf, st, self._freqs, symbols, start, stop)
+            loops.kernel("decode_symbols", m.state)(
+                m.state, buf, st, self._freqs, symbols, start, stop
+            )
         return self.alphabet.byte_of[symbols].tobytes()
 
     def code_lengths(self, data) -> np.ndarray:
@@ -142,9 +150,9 @@ class BlockCodec:
         m = self.model
         for start, stop in slices(symbols.size):
             if m.binary:
-                loops.measure_bits(m.state, m.forced, symbols, start, stop, bits)
+                loops.kernel("measure_bits", m.state)(m.state, m.forced, symbols, start, stop, bits)
             else:
-                loops.measure_symbols(m.state, symbols, start, stop, bits)
+                loops.kernel("measure_symbols", m.state)(m.state, symbols, start, stop, bits)
         return bits
 
     def absorb_block(self, data) -> None:

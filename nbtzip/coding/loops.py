@@ -19,11 +19,18 @@ is neither coded nor asked for: begin and end always run, predict_bit and learn_
 The generic functions below (probabilities, learn, begin, ...) resolve at
 compile time to the registered model's own function, so every loop is compiled
 once per model with the model's code inlined: one source, no per-call dispatch.
-Encoder and decoder run the same calls in the same order; they differ only in
+Each loop is jitted once per model (kernel(name, state)): a copy of the one
+source under its own name, so each model's kernels sit in a cache index of
+their own. One shared index would hold every model's state type, and loading
+it would import every module that ever registered a model (a test's stand-in
+model broke other processes that way). Encoder and decoder run the same calls
+in the same order; they differ only in
 where the symbol comes from. Loops take [start, stop) so a codec can code a
 block in slices (signals are handled between slices) with the coder's state,
 held in its array, carried from one slice to the next.
 """
+
+import types as pytypes
 
 from numba import njit
 from numba.core import types
@@ -126,7 +133,6 @@ def _end(state, byte):
 # Symbol models: the alphabet's symbols, one frequency table per step.
 
 
-@njit(cache=True, error_model="numpy")
 def encode_symbols(model, symbols, start, stop, freqs, st, out):
     for t in range(start, stop):
         rc.quantize(probabilities(model), freqs)
@@ -135,7 +141,6 @@ def encode_symbols(model, symbols, start, stop, freqs, st, out):
         learn(model, y)
 
 
-@njit(cache=True, error_model="numpy")
 def decode_symbols(model, buf, st, freqs, symbols, start, stop):
     for t in range(start, stop):
         rc.quantize(probabilities(model), freqs)
@@ -144,7 +149,6 @@ def decode_symbols(model, buf, st, freqs, symbols, start, stop):
         learn(model, y)
 
 
-@njit(cache=True, error_model="numpy")
 def measure_symbols(model, symbols, start, stop, bits):
     """bits[t] = -log2 p(symbols[t]) (unquantised), learning as the codec does."""
     for t in range(start, stop):
@@ -165,7 +169,6 @@ def _bits_of(forced):
     return nbits
 
 
-@njit(cache=True, error_model="numpy")
 def encode_bits(model, forced, total, symbols, start, stop, st, out):
     for t in range(start, stop):
         byte = symbols[t]
@@ -181,7 +184,6 @@ def encode_bits(model, forced, total, symbols, start, stop, st, out):
         end(model, byte)
 
 
-@njit(cache=True, error_model="numpy")
 def decode_bits(model, forced, total, buf, st, symbols, start, stop):
     for t in range(start, stop):
         begin(model)
@@ -199,7 +201,6 @@ def decode_bits(model, forced, total, buf, st, symbols, start, stop):
         end(model, byte)
 
 
-@njit(cache=True, error_model="numpy")
 def measure_bits(model, forced, symbols, start, stop, bits):
     """bits[t] = -log2 P(symbols[t]) (unquantised), learning as the codec does."""
     for t in range(start, stop):
@@ -216,3 +217,21 @@ def measure_bits(model, forced, symbols, start, stop, bits):
             k = 2 * k + bit
         bits[t] = cost
         end(model, byte)
+
+
+_LOOPS = {f.__name__: f for f in (encode_symbols, decode_symbols, measure_symbols,
+                                   encode_bits, decode_bits, measure_bits)}  # fmt: skip
+_KERNELS = {}
+
+
+def kernel(name, state):
+    """The loop `name` jitted for the model whose state this is."""
+    key = (name, type(state))
+    jitted = _KERNELS.get(key)
+    if jitted is None:
+        loop = _LOOPS[name]
+        copy = pytypes.FunctionType(loop.__code__, loop.__globals__, loop.__name__)
+        owner = type(state)
+        copy.__qualname__ = f"{name}__{owner.__module__.replace('.', '_')}_{owner.__name__}"
+        jitted = _KERNELS[key] = njit(cache=True, error_model="numpy")(copy)
+    return jitted

@@ -39,7 +39,6 @@ FREQ_TOTAL = 1 << 12
 # The history ring must reach back far enough to unroll singletons; nodes fill
 # the table long before 2**table_bits bytes have passed, so that is enough.
 MIN_RING_BITS = 12
-BINARY = True  # a binary model of coding.loops
 
 CTWState = namedtuple(
     "CTWState",
@@ -147,7 +146,9 @@ class CTWModel:
         out = self._out.get(symbols.size * self.nbits * MAX_BYTES_PER_SYMBOL + FLUSH_BYTES)
         st = encoder_new()
         for start, stop in slices(symbols.size):
-            loops.encode_bits(self.state, self.forced, FREQ_TOTAL, symbols, start, stop, st, out)
+            loops.kernel("encode_bits", self.state)(
+                self.state, self.forced, FREQ_TOTAL, symbols, start, stop, st, out
+            )
         return out[: encoder_finish(st, out)].tobytes()
 
     def decode(self, payload: bytes, n: int) -> np.ndarray:
@@ -156,14 +157,18 @@ class CTWModel:
             buf = np.frombuffer(payload, dtype=np.uint8)
             st = decoder_new(buf)
             for start, stop in slices(n):
-                loops.decode_bits(self.state, self.forced, FREQ_TOTAL, buf, st, out, start, stop)
+                loops.kernel("decode_bits", self.state)(
+                    self.state, self.forced, FREQ_TOTAL, buf, st, out, start, stop
+                )
         return out
 
     def code_lengths(self, symbols: np.ndarray) -> np.ndarray:
         symbols = self._checked(symbols)
         bits = np.zeros(symbols.size, dtype=np.float64)
         for start, stop in slices(symbols.size):
-            loops.measure_bits(self.state, self.forced, symbols, start, stop, bits)
+            loops.kernel("measure_bits", self.state)(
+                self.state, self.forced, symbols, start, stop, bits
+            )
         return bits
 
 

@@ -9,8 +9,6 @@ from ..alphabet import Alphabet
 from ..coding.codec import Model
 from . import step
 
-BINARY = False  # a symbol model of coding.loops
-
 
 def new_model(config, alphabet: Alphabet) -> Model:
     return Model(step.new_net(config, alphabet.size))

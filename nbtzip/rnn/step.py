@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from ..coding.codec import slices
-from ..coding.loops import measure_symbols, register_symbol_model
+from ..coding.loops import kernel, register_symbol_model
 from ..numeric import mathfn
 from . import network
 from .learners import kalman, nbt, rtrl, sgd
@@ -294,6 +294,7 @@ def online_losses(symbols, alphabet_size, config, net=None):
     if net is None:
         net = new_net(config, alphabet_size)
     out = np.empty(symbols.shape[0])
+    measure = kernel("measure_symbols", net)
     for start, stop in slices(symbols.size):
-        measure_symbols(net, symbols, start, stop, out)
+        measure(net, symbols, start, stop, out)
     return out
