@@ -114,7 +114,86 @@ class CTWConfig:
         _check_int("count_limit", self.count_limit, 3, 255)
 
 
-MODELS = {"rnn": RNNConfig, "ctw": CTWConfig}
+@dataclass(frozen=True)
+class MixConfig:
+    """Binary context mixing with the NoBackTrack RNN inside (see nbtzip/mix/).
+
+    Every field is an int or a float, so the generic header encoding below
+    serialises it (about 90 bytes). The table sizes (*_bits) are caps: the
+    encoder lowers them to the input with sized(), and the decoder reads the
+    lowered values from the header, so both build the same tables.
+    """
+
+    # The RNN of eq. (27)-(28), NoBackTrack rank 1 + quasi-diagonal Kalman,
+    # its readout summed with the direct connections (one joint softmax).
+    # 0 = no RNN (the nbtzip-no-rnn ablation).
+    hidden_size: int = 32
+    lambda_phi: float = 300.0
+    lambda_theta: float = NBT_LAMBDA_THETA
+    seed: int = 1
+    # Direct connections ("maximum entropy" n-gram logits): orders 1..me_order
+    # of the previous bytes plus (me_word = 1) the current word, hashed into
+    # 2**me_row_bits rows per order. Per-entry step rate * g / (F + prior), the
+    # summed step of one logit capped at me_step_cap (the stability guard).
+    me_order: int = 6
+    me_word: int = 1
+    me_row_bits: int = 16
+    me_rate: float = 0.7
+    me_prior: float = 1.0
+    me_step_cap: float = 1.5
+    # The bundled CTW as a mixer input (depth 0 = off), 8-byte nodes.
+    ctw_depth: int = 10
+    ctw_table_bits: int = 24
+    # Match model: minimum match length (0 = off), hash table of 2**match_bits.
+    match_min_len: int = 6
+    match_bits: int = 22
+    # Logistic mixer (two layers) and the APM stage (apm_weight 0 = off).
+    mixer_rate: float = 0.01
+    mixer2_rate: float = 0.002
+    apm_rate: float = 0.02
+    apm_weight: float = 0.5
+
+    def __post_init__(self):
+        _check_int("hidden_size", self.hidden_size, 0, 1024)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        _check_int("me_order", self.me_order, 0, 12)
+        _check_int("me_word", self.me_word, 0, 1)
+        _check_int("me_row_bits", self.me_row_bits, 4, 24)
+        _check_int("ctw_depth", self.ctw_depth, 0, 16)
+        _check_int("ctw_table_bits", self.ctw_table_bits, 8, 28)
+        _check_int("match_min_len", self.match_min_len, 0, 32)
+        _check_int("match_bits", self.match_bits, 8, 28)
+        for name in ("lambda_phi", "lambda_theta", "me_rate", "me_prior", "me_step_cap"):
+            _check_float(name, getattr(self, name), positive=True)
+        for name in ("mixer_rate", "mixer2_rate", "apm_rate", "apm_weight"):
+            _check_float(name, getattr(self, name), positive=False)
+        if self.apm_weight > 1.0 or self.apm_rate > 1.0:
+            raise ConfigError("apm_weight and apm_rate must be at most 1")
+
+    def sized(self, n_bytes=None, alphabet_size=256):
+        """This configuration with its tables no bigger than `n_bytes` of input
+        needs (None: unknown size, keep the caps), and the direct-connection
+        tables within MIX_ME_BUDGET bytes for this alphabet."""
+        me_tables = 1 + self.me_order + self.me_word
+        width = (max(alphabet_size, 1) + 7) // 8 * 8
+        budget_rows = MIX_ME_BUDGET // (me_tables * width * 8)
+        me_bits = min(self.me_row_bits, max(4, budget_rows.bit_length() - 1))
+        ctw_bits, match_bits = self.ctw_table_bits, self.match_bits
+        if n_bytes is not None:
+            size_bits = max(int(n_bytes), 1).bit_length()  # 2**size_bits > n_bytes
+            me_bits = min(me_bits, max(8, size_bits - 1))
+            ctw_bits = min(ctw_bits, max(12, size_bits + 4))  # ~11 nodes a byte
+            match_bits = min(match_bits, max(10, size_bits))
+        return dataclasses.replace(
+            self, me_row_bits=me_bits, ctw_table_bits=ctw_bits, match_bits=match_bits
+        )
+
+
+# Cap on the memory of the direct-connection tables (weights + Fisher, float32).
+MIX_ME_BUDGET = 256 << 20
+
+
+MODELS = {"rnn": RNNConfig, "ctw": CTWConfig, "mix": MixConfig}
 
 
 def model_name(config) -> str:
@@ -129,7 +208,7 @@ def model_name(config) -> str:
 # as little-endian float64. About 50 bytes for an RNN, against ~200 as JSON,
 # which matters on small files. Adding or reordering fields is a format change.
 CHOICES = {"gradient": GRADIENTS, "step": STEPS, "fisher": FISHERS}
-_MODEL_IDS = {"rnn": 0, "ctw": 1}
+_MODEL_IDS = {"rnn": 0, "ctw": 1, "mix": 2}
 
 
 def _kind(cls, f):
