@@ -27,13 +27,13 @@ _POS_MASK = 0xFFFFFFFF
 _VERIFY = 32  # bytes compared backwards when a candidate is found
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def bucket(length):
     """Length bucket 0..15 (0 = no match)."""
     return min(length, LENGTH_BUCKETS - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update(hyper, hist, match, byte):
     """After `byte` was appended to the history (hist.pos already counts it)."""
     minlen = hyper.match_min_len
@@ -71,7 +71,7 @@ def update(hyper, hist, match, byte):
     match.table[slot] = np.uint32((t + 1) & _POS_MASK)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def expected_byte(hyper, hist, match):
     """The predicted byte, or -1."""
     if match.length[0] == 0:
@@ -79,7 +79,7 @@ def expected_byte(hyper, hist, match):
     return np.int64(hist.ring[match.ptr[0] & hyper.ring_mask])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def predict(match, expected, k, level):
     """P(bit = 1) at node k from the match, or -1.0 when it predicts nothing here."""
     if expected < 0 or ((expected + 256) >> (8 - level)) != k:
@@ -91,7 +91,7 @@ def predict(match, expected, k, level):
     return match.prob[ctx]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def learn(match, bit):
     ctx = match.ctx[0]
     if ctx < 0:

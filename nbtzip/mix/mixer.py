@@ -9,7 +9,8 @@ by the bit position. The APM then refines the mixer's output: 33 buckets over
 st(p) in [-8, 8], interpolated, one table by decision node and one by
 (previous symbol, decision node); the final p averages the mixer and the APMs.
 
-Deterministic: float64 IEEE in a fixed order, exp and log from mathfn.
+Deterministic: float64 IEEE in a fixed order; stretch and squash are
+interpolated tables built at start-up from mathfn (new_tables).
 """
 
 import numpy as np
@@ -23,41 +24,62 @@ N_INPUTS = 4
 BIAS_INPUT = 0.5
 # Weight sets of layer 1 and their row counts (model.py picks the row).
 SET_NODE, SET_MATCH, SET_ORDER1 = range(3)
-SET_ROWS = np.array([256, 16 * 8, 256 * 8], dtype=np.int64)
-SET_BASE = np.concatenate([[0], np.cumsum(SET_ROWS)[:-1]]).astype(np.int64)
+# (plain ints: the kernels read them as compile-time constants)
+ROWS_NODE, ROWS_MATCH, ROWS_ORDER1 = 256, 16 * 8, 256 * 8
+BASE_NODE = 0
+BASE_MATCH = BASE_NODE + ROWS_NODE
+BASE_ORDER1 = BASE_MATCH + ROWS_MATCH
+SET_ROWS_TOTAL = BASE_ORDER1 + ROWS_ORDER1
 N_SETS = 3
 APM_BUCKETS = 33
 STRETCH_CLIP = 8.0
-# Probabilities reaching the mixer are kept this far from 0 and 1.
-P_EPS = 1.0 / (1 << 20)
 
 
-def new_stretch_table():
-    """Reserved for a table-driven stretch; the kernels call mathfn today."""
-    return np.zeros(0)
-
-
-@njit(cache=True, error_model="numpy")
-def stretch(p):
-    """ln(p / (1 - p)), p first kept inside [P_EPS, 1 - P_EPS]."""
-    if not (p > P_EPS):
-        p = P_EPS
-    elif p > 1.0 - P_EPS:
-        p = 1.0 - P_EPS
-    return mathfn.log(p / (1.0 - p))
+STRETCH_SIZE = 4096  # stretch table: st((i + 0.5) / STRETCH_SIZE), i = 0 .. 4095
+SQUASH_LIMIT = 12.0  # squash table over [-12, 12] ...
+SQUASH_STEP = 64  # ... in steps of 1/64
 
 
 @njit(cache=True, error_model="numpy")
-def squash(x):
-    """1 / (1 + e^-x), the inverse of stretch."""
-    if x > 40.0:
-        x = 40.0
-    elif x < -40.0:
-        x = -40.0
-    return 1.0 / (1.0 + mathfn.exp(-x))
+def new_tables():
+    """(stretch table, squash table), built from mathfn: the same bits everywhere."""
+    st = np.zeros(STRETCH_SIZE)
+    for i in range(STRETCH_SIZE):
+        p = (i + 0.5) / STRETCH_SIZE
+        st[i] = mathfn.log(p / (1.0 - p))
+    n = int(2 * SQUASH_LIMIT * SQUASH_STEP) + 1
+    sq = np.zeros(n)
+    for i in range(n):
+        sq[i] = 1.0 / (1.0 + mathfn.exp(SQUASH_LIMIT - i / SQUASH_STEP))
+    return st, sq
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
+def stretch(tab, p):
+    """ln(p / (1 - p)) interpolated in the table; p beyond its first and last
+    centres reads the end values (about +-9)."""
+    u = p * STRETCH_SIZE - 0.5
+    if not (u > 0.0):
+        return tab[0]
+    j = int(u)
+    if j >= STRETCH_SIZE - 1:
+        return tab[STRETCH_SIZE - 1]
+    return tab[j] + (u - j) * (tab[j + 1] - tab[j])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def squash(tab, x):
+    """1 / (1 + e^-x) interpolated in the table, x clamped to +-SQUASH_LIMIT."""
+    u = (x + SQUASH_LIMIT) * SQUASH_STEP
+    if not (u > 0.0):
+        return tab[0]
+    j = int(u)
+    if j >= tab.shape[0] - 1:
+        return tab[tab.shape[0] - 1]
+    return tab[j] + (u - j) * (tab[j + 1] - tab[j])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def mix_predict(mixer, level):
     """Both layers over mixer.x with the rows in mixer.sel; returns the output p."""
     x = mixer.x
@@ -68,19 +90,19 @@ def mix_predict(mixer, level):
         dot = 0.0
         for i in range(n):
             dot += mixer.w1[r, i] * x[i]
-        p = squash(dot)
+        p = squash(mixer.sq_table, dot)
         mixer.p1[s] = p
-        mixer.x2[s] = stretch(p)
+        mixer.x2[s] = stretch(mixer.st_table, p)
     mixer.x2[sets] = BIAS_INPUT
     dot = 0.0
     for s in range(sets + 1):
         dot += mixer.w2[level, s] * mixer.x2[s]
-    p = squash(dot)
+    p = squash(mixer.sq_table, dot)
     mixer.p2[0] = p
     return p
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def mix_learn(mixer, level, bit, rate, rate2):
     err = bit - mixer.p2[0]
     sets = mixer.sel.shape[0]
@@ -95,10 +117,10 @@ def mix_learn(mixer, level, bit, rate, rate2):
             mixer.w1[r, i] += e * x[i]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def apm_predict(mixer, p, node, row2, weight):
     """Refine p through both APMs; returns the final probability (before clamping)."""
-    sx = stretch(p)
+    sx = stretch(mixer.st_table, p)
     if sx > STRETCH_CLIP:
         sx = STRETCH_CLIP
     elif sx < -STRETCH_CLIP:
@@ -116,7 +138,7 @@ def apm_predict(mixer, p, node, row2, weight):
     return (1.0 - weight) * p + weight * (0.5 * (a1 + a2))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def apm_learn(mixer, node, bit, rate):
     j = mixer.apm_at[0]
     row2 = mixer.apm_at[1]

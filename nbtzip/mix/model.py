@@ -31,12 +31,12 @@ P_MIN = 1.0 / 65536
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def begin(state):
     """Before the first decision of a byte: contexts, the softmax, the match."""
     hy = state.hyper
     hist = state.hist
-    softmax.begin(hy, hist, state.soft)
+    softmax.begin(hy, hist, state.net, state.soft)
     if hy.ctw_depth > 0:
         ctw = state.ctw
         ctw_model.context_hashes(
@@ -45,7 +45,7 @@ def begin(state):
     state.match.expected[0] = match_model.expected_byte(hy, hist, state.match)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def predict_bit(state, k):
     """P(the bit of decision node k is 1)."""
     hy = state.hyper
@@ -53,7 +53,7 @@ def predict_bit(state, k):
     mixer = state.mixer
     level = hist.level[k]
     x = mixer.x
-    x[mx.IN_SOFTMAX] = mx.stretch(softmax.bit_p1(state.soft, k))
+    x[mx.IN_SOFTMAX] = mx.stretch(mixer.st_table, softmax.bit_p1(state.soft.tree, k))
     if hy.ctw_depth > 0:
         ctw = state.ctw
         last = ctw_model.descend(
@@ -62,18 +62,18 @@ def predict_bit(state, k):
         )  # fmt: skip
         ctw.last[0] = last
         pc = ctw_model.predict(ctw.table, ctw.path, last, hy.ctw_alpha_inv, ctw.pe, ctw.pw)
-        x[mx.IN_CTW] = mx.stretch(pc)
+        x[mx.IN_CTW] = mx.stretch(mixer.st_table, pc)
     else:
         x[mx.IN_CTW] = 0.0
     pm = match_model.predict(state.match, state.match.expected[0], k, level)
-    x[mx.IN_MATCH] = mx.stretch(pm) if pm >= 0.0 else 0.0
+    x[mx.IN_MATCH] = mx.stretch(mixer.st_table, pm) if pm >= 0.0 else 0.0
     x[mx.IN_BIAS] = mx.BIAS_INPUT
     lbucket = match_model.bucket(state.match.length[0]) if state.match.ctx[0] >= 0 else 0
     t = hist.pos[0]
     c1 = np.int64(hist.ring[(t - 1) & hy.ring_mask]) if t > 0 else 0
-    mixer.sel[mx.SET_NODE] = mx.SET_BASE[mx.SET_NODE] + k
-    mixer.sel[mx.SET_MATCH] = mx.SET_BASE[mx.SET_MATCH] + lbucket * 8 + level
-    mixer.sel[mx.SET_ORDER1] = mx.SET_BASE[mx.SET_ORDER1] + c1 * 8 + level
+    mixer.sel[mx.SET_NODE] = mx.BASE_NODE + k
+    mixer.sel[mx.SET_MATCH] = mx.BASE_MATCH + lbucket * 8 + level
+    mixer.sel[mx.SET_ORDER1] = mx.BASE_ORDER1 + c1 * 8 + level
     p = mx.mix_predict(mixer, level)
     if hy.apm_weight > 0.0:
         s1 = hist.symbol_of[c1] if t > 0 else 0
@@ -88,7 +88,7 @@ def predict_bit(state, k):
     return p
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def learn_bit(state, k, bit):
     """After decision k turned out `bit` (predict_bit(state, k) came just before)."""
     hy = state.hyper
@@ -105,14 +105,14 @@ def learn_bit(state, k, bit):
         mx.apm_learn(state.mixer, k, bit, hy.apm_rate)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def end(state, byte):
     """After the 8th decision: the softmax learns the symbol, the histories advance."""
     hy = state.hyper
     hist = state.hist
     y = hist.symbol_of[byte]
     if y >= 0:
-        softmax.learn(hy, state.soft, y)
+        softmax.learn(hy, state.net, state.soft, y)
     t = hist.pos[0]
     hist.ring[t & hy.ring_mask] = byte
     hist.pos[0] = t + 1
@@ -121,7 +121,7 @@ def end(state, byte):
     match_model.update(hy, hist, state.match, byte)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _advance_word(hist, byte):
     c = byte
     if 65 <= c <= 90:

@@ -38,7 +38,7 @@ _ORDER_SEED = np.uint64(0x243F6A8885A308D3)
 _WORD_SEED = np.uint64(0x13198A2E03707344)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def fmix(x):
     """MurmurHash3's 64-bit finaliser."""
     x ^= x >> _S33
@@ -49,7 +49,7 @@ def fmix(x):
     return x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rows(hyper, hist, rows):
     """rows[k] of every table for the byte at hist.pos."""
     t = hist.pos[0]
@@ -74,10 +74,9 @@ def _rows(hyper, hist, rows):
         rows[hyper.me_order + 1] = np.int64(wh & row_mask)
 
 
-@njit(cache=True, error_model="numpy")
-def begin(hyper, hist, soft):
+@njit(cache=True, error_model="numpy", inline="always")
+def begin(hyper, hist, net, soft):
     """The joint distribution of the next symbol into net.p, its subtree sums into tree."""
-    net = soft.net
     A = hyper.alphabet_size
     logits = soft.logits
     if hyper.hidden_size > 0:
@@ -110,21 +109,21 @@ def begin(hyper, hist, soft):
         tree[i] = tree[2 * i] + tree[2 * i + 1]
 
 
-@njit(cache=True, error_model="numpy")
-def bit_p1(soft, k):
-    """P(bit = 1) at decision node k under the joint softmax."""
-    s1 = soft.tree[2 * k + 1]
-    total = soft.tree[2 * k] + s1
+@njit(cache=True, error_model="numpy", inline="always")
+def bit_p1(tree, k):
+    """P(bit = 1) at decision node k under the joint softmax (tree: its subtree sums)."""
+    s1 = tree[2 * k + 1]
+    total = tree[2 * k] + s1
     if not (total > 0.0):
         return 0.5
     return s1 / total
 
 
-@njit(cache=True, error_model="numpy")
-def learn(hyper, soft, y):
+@njit(cache=True, error_model="numpy", inline="always")
+def learn(hyper, net, soft, y):
     """Direct connections, then the RNN, learn that symbol y occurred."""
     A = hyper.alphabet_size
-    p = soft.net.p
+    p = net.p
     rate = hyper.me_rate
     prior = hyper.me_prior
     limit = hyper.me_limit
@@ -155,4 +154,4 @@ def learn(hyper, soft, y):
                 d = -limit
             row[z] = d
     if hyper.hidden_size > 0:
-        online.learn(soft.net, y)
+        online.learn(net, y)

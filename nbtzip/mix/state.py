@@ -13,7 +13,7 @@ import numpy as np
 from .. import mathfn, online
 from ..config import NBT_LAMBDA_THETA, MixConfig, RNNConfig
 from ..ctw_model import LINE, MAX_DEPTH, NODE, decision_groups
-from .mixer import APM_BUCKETS, N_INPUTS, N_SETS, SET_ROWS, new_stretch_table
+from .mixer import APM_BUCKETS, N_INPUTS, N_SETS, SET_ROWS_TOTAL, new_tables
 
 # Named scalar hyperparameters (immutable while coding).
 Hyper = namedtuple(
@@ -57,11 +57,12 @@ History = namedtuple(
     ],
 )
 
-# The RNN and the direct connections: one softmax over the alphabet.
+# The direct connections; with the RNN (online.Net, kept apart in State.net so
+# that the per-decision kernels never handle its 40 arrays) one softmax over
+# the alphabet, whose p is net.p.
 Softmax = namedtuple(
     "Softmax",
     [
-        "net",  # online.Net (a 1-unit stand-in, never run, when hidden_size = 0)
         "rows",  # table row of each direct-connection table for this byte
         "weights",  # float32 (tables, rows, width): logits per context row
         "fisher",  # float32, same shape: accumulated p (1 - p) per entry
@@ -95,7 +96,8 @@ Match = namedtuple(
 Mixer = namedtuple(
     "Mixer",
     [
-        "stretch",  # float64 table: stretch of (i + 0.5) / STRETCH_SIZE
+        "st_table",  # stretch table (mixer.new_tables)
+        "sq_table",  # squash table
         "x",  # stretched inputs of this decision (+ bias)
         "w1",  # (rows of all sets, inputs): first-layer weight sets
         "sel",  # row of each set chosen for this decision
@@ -111,7 +113,8 @@ Mixer = namedtuple(
     ],
 )
 
-State = namedtuple("State", ["hyper", "hist", "soft", "ctw", "match", "mixer"])
+# net: online.Net of the RNN (a 1-unit stand-in that never runs when hidden_size = 0).
+State = namedtuple("State", ["hyper", "hist", "net", "soft", "ctw", "match", "mixer"])
 
 
 def new_state(config: MixConfig, alphabet_flags) -> State:
@@ -142,7 +145,6 @@ def new_state(config: MixConfig, alphabet_flags) -> State:
     tables = 1 + config.me_order + config.me_word
     rows = 1 << config.me_row_bits
     soft = Softmax(
-        net=net,
         rows=np.zeros(tables, dtype=np.int64),
         weights=np.zeros((tables, rows, width), dtype=np.float32),
         fisher=np.zeros((tables, rows, width), dtype=np.float32),
@@ -174,15 +176,17 @@ def new_state(config: MixConfig, alphabet_flags) -> State:
         ctx=np.full(1, -1, dtype=np.int64),
         expected=np.full(1, -1, dtype=np.int64),
     )
-    w1 = np.zeros((int(SET_ROWS.sum()), N_INPUTS))
+    w1 = np.zeros((SET_ROWS_TOTAL, N_INPUTS))
     w1[:, :-1] = 0.3  # every input counts a little at the start; bias weight 0
     w2 = np.full((8, N_SETS + 1), 1.0 / N_SETS)
     w2[:, -1] = 0.0
     apm_init = np.array(
         [1.0 / (1.0 + mathfn.exp(-(j - APM_BUCKETS // 2) * 0.5)) for j in range(APM_BUCKETS)]
     )
+    st_table, sq_table = new_tables()
     mixer = Mixer(
-        stretch=new_stretch_table(),
+        st_table=st_table,
+        sq_table=sq_table,
         x=np.zeros(N_INPUTS),
         w1=w1,
         sel=np.zeros(N_SETS, dtype=np.int64),
@@ -228,7 +232,7 @@ def new_state(config: MixConfig, alphabet_flags) -> State:
         apm_rate=float(config.apm_rate),
         apm_weight=float(config.apm_weight),
     )
-    return State(hyper=hyper, hist=hist, soft=soft, ctw=ctw, match=match, mixer=mixer)
+    return State(hyper=hyper, hist=hist, net=net, soft=soft, ctw=ctw, match=match, mixer=mixer)
 
 
 # CTW estimator settings: CTWConfig's measured defaults (config.py).
