@@ -181,7 +181,7 @@ class MixConfig:
         ctw_bits, match_bits = self.ctw_table_bits, self.match_bits
         if n_bytes is not None:
             size_bits = max(int(n_bytes), 1).bit_length()  # 2**size_bits > n_bytes
-            me_bits = min(me_bits, max(8, size_bits - 1))
+            me_bits = min(me_bits, max(6, size_bits - 2))
             ctw_bits = min(ctw_bits, max(12, size_bits + 4))  # ~11 nodes a byte
             match_bits = min(match_bits, max(10, size_bits))
         return dataclasses.replace(

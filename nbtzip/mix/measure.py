@@ -55,3 +55,31 @@ def code_lengths(data, config, alphabet=None, state=None, sized=True):
     bits = np.zeros(raw.size)
     measure(state, raw, forced_bits(alphabet).astype(np.int64), bits)
     return bits
+
+
+@njit(cache=True, error_model="numpy")
+def _probabilities(state, data, forced, out):
+    n = 0
+    for i in range(data.shape[0]):
+        byte = np.int64(data[i])
+        begin(state)
+        k = 1
+        for b in range(7, -1, -1):
+            bit = (byte >> b) & 1
+            if forced[k] < 0:
+                out[n] = predict_bit(state, k)
+                n += 1
+                learn_bit(state, k, bit)
+            k = 2 * k + bit
+        end(state, byte)
+    return n
+
+
+def probabilities(data, config):
+    """Every P(bit = 1) handed to the coder over `data`, in order (for tests)."""
+    raw = np.frombuffer(bytes(data), dtype=np.uint8)
+    alphabet = alphabet_of(data)
+    state = new_state(config.sized(raw.size, int(alphabet.sum())), alphabet)
+    out = np.zeros(8 * raw.size)
+    n = _probabilities(state, raw, forced_bits(alphabet).astype(np.int64), out)
+    return out[:n]
