@@ -19,19 +19,25 @@ from numba import njit
 from .. import mathfn
 
 # Inputs of layer 1, in this order; an input that is switched off reads 0.
-IN_SOFTMAX, IN_CTW, IN_MATCH, IN_BIAS = range(4)
-N_INPUTS = 4
+# IN_CTW_LEAF: the KT estimate of the deepest CTW node on the path, alone.
+IN_SOFTMAX, IN_CTW, IN_CTW_LEAF, IN_MATCH, IN_BIAS = range(5)
+N_INPUTS = 5
 BIAS_INPUT = 0.5
 # Weight sets of layer 1 and their row counts (model.py picks the row).
-SET_NODE, SET_MATCH, SET_ORDER1 = range(3)
+# SET_DEPTH: the depth of the deepest CTW node on the path x the bit position.
+SET_NODE, SET_MATCH, SET_ORDER1, SET_DEPTH = range(4)
 # (plain ints: the kernels read them as compile-time constants)
-ROWS_NODE, ROWS_MATCH, ROWS_ORDER1 = 256, 16 * 8, 256 * 8
+ROWS_NODE, ROWS_MATCH, ROWS_ORDER1, ROWS_DEPTH = 256, 16 * 8, 256 * 8, 18 * 8
 BASE_NODE = 0
 BASE_MATCH = BASE_NODE + ROWS_NODE
 BASE_ORDER1 = BASE_MATCH + ROWS_MATCH
-SET_ROWS_TOTAL = BASE_ORDER1 + ROWS_ORDER1
-N_SETS = 3
+BASE_DEPTH = BASE_ORDER1 + ROWS_ORDER1
+SET_ROWS_TOTAL = BASE_DEPTH + ROWS_DEPTH
+N_SETS = 4
 APM_BUCKETS = 33
+# The layer-1 rate starts at 3x mixer_rate and decays to it (2x at this many bytes):
+# small files want 0.02-0.03, alice29 0.01 (measured).
+MIXER_WARMUP = 16384.0
 STRETCH_CLIP = 8.0
 
 

@@ -63,8 +63,11 @@ def predict_bit(state, k):
         ctw.last[0] = last
         pc = ctw_model.predict(ctw.table, ctw.path, last, hy.ctw_alpha_inv, ctw.pe, ctw.pw)
         x[mx.IN_CTW] = mx.stretch(mixer.st_table, pc)
+        x[mx.IN_CTW_LEAF] = mx.stretch(mixer.st_table, ctw.pe[last]) if last >= 0 else 0.0
     else:
+        last = -1
         x[mx.IN_CTW] = 0.0
+        x[mx.IN_CTW_LEAF] = 0.0
     pm = match_model.predict(state.match, state.match.expected[0], k, level)
     x[mx.IN_MATCH] = mx.stretch(mixer.st_table, pm) if pm >= 0.0 else 0.0
     x[mx.IN_BIAS] = mx.BIAS_INPUT
@@ -74,6 +77,7 @@ def predict_bit(state, k):
     mixer.sel[mx.SET_NODE] = mx.BASE_NODE + k
     mixer.sel[mx.SET_MATCH] = mx.BASE_MATCH + lbucket * 8 + level
     mixer.sel[mx.SET_ORDER1] = mx.BASE_ORDER1 + c1 * 8 + level
+    mixer.sel[mx.SET_DEPTH] = mx.BASE_DEPTH + (last + 1) * 8 + level
     p = mx.mix_predict(mixer, level)
     if hy.apm_weight > 0.0:
         s1 = hist.symbol_of[c1] if t > 0 else 0
@@ -100,7 +104,10 @@ def learn_bit(state, k, bit):
         )  # fmt: skip
     match_model.learn(state.match, bit)
     level = state.hist.level[k]
-    mx.mix_learn(state.mixer, level, bit, hy.mixer_rate, hy.mixer2_rate)
+    # faster at the start: x3 at the first byte, x2 after MIXER_WARMUP bytes, -> x1
+    warm = mx.MIXER_WARMUP / (mx.MIXER_WARMUP + state.hist.pos[0])
+    rate = hy.mixer_rate * (1.0 + 2.0 * warm)
+    mx.mix_learn(state.mixer, level, bit, rate, hy.mixer2_rate)
     if hy.apm_weight > 0.0:
         mx.apm_learn(state.mixer, k, bit, hy.apm_rate)
 
