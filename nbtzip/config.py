@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 GRADIENTS = ("nbt", "rtrl", "none")
 STEPS = ("kalman", "sgd")
@@ -83,7 +83,7 @@ class RNNConfig:
 
 @dataclass(frozen=True)
 class CTWConfig:
-    """Context tree weighting over bytes (see nbtzip/ctw.py).
+    """Context tree weighting over bytes (see nbtzip/ctw/).
 
     Defaults measured on the Canterbury texts (scripts/bench_ctw.py): depth 10
     beats 6 by 1 % and 8 by 0.1 %; alpha 1/16 and a clamp of 8 bits are the
@@ -170,6 +170,21 @@ class MixConfig:
         if self.apm_weight > 1.0 or self.apm_rate > 1.0:
             raise ConfigError("apm_weight and apm_rate must be at most 1")
 
+    def memory_bytes(self, alphabet_size: int) -> int:
+        """Bytes of the state mix.state.new_state allocates (the tests hold the
+        two together): the RNN, the direct-connection weights and Fisher
+        (float32), the CTW table and history ring, the match table, the APMs
+        (33 float32 buckets per context), and 64 KiB for the small arrays."""
+        a = max(alphabet_size, 1)
+        width = (a + 7) // 8 * 8
+        rnn = RNNConfig(hidden_size=max(self.hidden_size, 1)).memory_bytes(a)
+        me = 2 * (1 + self.me_order + self.me_word) * (1 << self.me_row_bits) * width * 4
+        ctw_bits = self.ctw_table_bits if self.ctw_depth else 4
+        match_bits = self.match_bits if self.match_min_len else 4
+        ring = 1 << max(ctw_bits, match_bits, 12)
+        apm = (256 + a * 256) * 33 * 4
+        return rnn + me + 8 * (1 << ctw_bits) + ring + 4 * (1 << match_bits) + apm + (64 << 10)
+
     def sized(self, n_bytes=None, alphabet_size=256):
         """This configuration with its tables no bigger than `n_bytes` of input
         needs (None: unknown size, keep the caps), and the direct-connection
@@ -205,10 +220,18 @@ def model_name(config) -> str:
 
 # Header encoding: one byte naming the model, then every field in declaration
 # order: choices as their index (1 byte), integers as unsigned LEB128, floats
-# as little-endian float64. About 50 bytes for an RNN, against ~200 as JSON,
-# which matters on small files. Adding or reordering fields is a format change.
+# as little-endian float64 (format version 1) or, in version 2, as a tag byte
+# then an integer value as LEB128 (tag 0: 3000.0, 100.0), m / 2**e as the byte e
+# and m as LEB128 (tag 2: 0.5, 0.75), or else the float64 (tag 1). About 22
+# bytes for an RNN in version 2, 50 in version 1, against ~200 as JSON, which
+# matters on small files. Version 2 writes the number of fields after the
+# model byte. Reordering fields is a format change; a field appended later must
+# have a default that keeps what older files meant, and is read as that default
+# from files written before it existed (version 1 files hold exactly the fields
+# counted in _V1_FIELDS).
 CHOICES = {"gradient": GRADIENTS, "step": STEPS, "fisher": FISHERS}
 _MODEL_IDS = {"rnn": 0, "ctw": 1, "mix": 2}
+_V1_FIELDS = {"rnn": 13, "ctw": 5}  # the fields version 1 files hold, in order
 
 
 def _kind(cls, f):
@@ -217,62 +240,152 @@ def _kind(cls, f):
     return "float" if "float" in str(f.type) else "int"
 
 
-def to_bytes(config) -> bytes:
+_INTEGRAL_FLOAT, _FLOAT64, _DYADIC = 0, 1, 2
+
+
+def _dyadic(value: float):
+    """(m, e) with value = m / 2**e, 1 <= e <= 60, m < 2**53; None if there is none."""
+    for e in range(1, 61):
+        scaled = value * 2.0**e
+        if scaled.is_integer() and scaled < 2**53:
+            return int(scaled), e
+    return None
+
+
+def _leb128(value: int, out: bytearray) -> None:
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return
+
+
+def to_bytes(config, version: int = 2) -> bytes:
+    if version >= 2 and isinstance(config, MixConfig):
+        level = _mix_level_of(config)
+        if level is not None:
+            out = bytearray([_MIX_PRESET_ID, level])
+            out += bytes(getattr(config, name) for name in _MIX_SIZED)
+            _leb128(config.seed, out)
+            return bytes(out)
+    fields = dataclasses.fields(config)
+    if version < 2:
+        fields = fields[: _V1_FIELDS[model_name(config)]]
     out = bytearray([_MODEL_IDS[model_name(config)]])
-    for f in dataclasses.fields(config):
+    if version >= 2:
+        out.append(len(fields))
+    for f in fields:
         value = getattr(config, f.name)
         kind = _kind(type(config), f)
         if kind == "choice":
             out.append(CHOICES[f.name].index(value))
+        elif kind == "float" and version >= 2 and float(value).is_integer() and value < 2**53:
+            out.append(_INTEGRAL_FLOAT)
+            _leb128(int(value), out)
+        elif kind == "float" and version >= 2 and _dyadic(float(value)) is not None:
+            m, e = _dyadic(float(value))
+            out += bytes([_DYADIC, e])
+            _leb128(m, out)
         elif kind == "float":
+            if version >= 2:
+                out.append(_FLOAT64)
             out += struct.pack("<d", float(value))
         else:
-            while True:
-                byte = value & 0x7F
-                value >>= 7
-                out.append(byte | (0x80 if value else 0))
-                if not value:
-                    break
+            _leb128(value, out)
     return bytes(out)
 
 
-def from_bytes(raw: bytes):
+class _Reader:
+    def __init__(self, raw):
+        self.raw, self.pos = raw, 0
+
+    def byte(self):
+        value = self.raw[self.pos]
+        self.pos += 1
+        return value
+
+    def leb128(self, name):
+        value = shift = 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+            if shift > 63:
+                raise ConfigError(f"{name} is not a valid integer")
+
+    def float64(self):
+        (value,) = struct.unpack_from("<d", self.raw, self.pos)
+        self.pos += 8
+        return value
+
+
+def from_bytes(raw: bytes, version: int = 2):
     """Rebuild a configuration from its header bytes; ConfigError on anything unexpected."""
     raw = bytes(raw)
+    if version >= 2 and raw[:1] == bytes([_MIX_PRESET_ID]):
+        return _mix_from_preset(raw)
     if not raw or raw[0] not in _MODEL_IDS.values():
         raise ConfigError("unknown model in configuration")
-    cls = MODELS[next(k for k, v in _MODEL_IDS.items() if v == raw[0])]
-    pos = 1
+    name = next(k for k, v in _MODEL_IDS.items() if v == raw[0])
+    cls = MODELS[name]
+    r = _Reader(raw)
+    r.pos = 1
     values = {}
     try:
-        for f in dataclasses.fields(cls):
+        count = r.byte() if version >= 2 else _V1_FIELDS[name]
+        fields = dataclasses.fields(cls)
+        if count > len(fields):
+            raise ConfigError("model configuration has fields this nbtzip does not know")
+        for f in fields[:count]:  # fields appended since keep their defaults
             kind = _kind(cls, f)
             if kind == "choice":
                 choices = CHOICES[f.name]
-                if raw[pos] >= len(choices):
+                index = r.byte()
+                if index >= len(choices):
                     raise ConfigError(f"{f.name} holds an unknown choice")
-                values[f.name] = choices[raw[pos]]
-                pos += 1
+                values[f.name] = choices[index]
+            elif kind == "float" and version >= 2:
+                tag = r.byte()
+                if tag == _INTEGRAL_FLOAT:
+                    values[f.name] = float(r.leb128(f.name))
+                elif tag == _FLOAT64:
+                    values[f.name] = r.float64()
+                elif tag == _DYADIC:
+                    e = r.byte()
+                    if not 1 <= e <= 60:
+                        raise ConfigError(f"{f.name} is not a valid number")
+                    values[f.name] = r.leb128(f.name) / 2.0**e
+                else:
+                    raise ConfigError(f"{f.name} is not a valid number")
             elif kind == "float":
-                (values[f.name],) = struct.unpack_from("<d", raw, pos)
-                pos += 8
+                values[f.name] = r.float64()
             else:
-                value = shift = 0
-                while True:
-                    byte = raw[pos]
-                    pos += 1
-                    value |= (byte & 0x7F) << shift
-                    shift += 7
-                    if not byte & 0x80:
-                        break
-                    if shift > 63:
-                        raise ConfigError(f"{f.name} is not a valid integer")
-                values[f.name] = value
+                values[f.name] = r.leb128(f.name)
     except (IndexError, struct.error) as exc:
         raise ConfigError("model configuration is truncated") from exc
-    if pos != len(raw):
+    if r.pos != len(raw):
         raise ConfigError("model configuration has trailing bytes")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a field the dataclass cannot take
+        raise ConfigError(f"bad model configuration: {exc}") from None
+
+
+def _mix_from_preset(raw):
+    r = _Reader(raw)
+    r.pos = 1
+    try:
+        level = r.byte()
+        sized = {name: r.byte() for name in _MIX_SIZED}
+        seed = r.leb128("seed")
+    except IndexError as exc:
+        raise ConfigError("model configuration is truncated") from exc
+    if r.pos != len(raw):
+        raise ConfigError("model configuration has trailing bytes")
+    return mix_preset(level, seed=seed, **sized)
 
 
 def _check_int(name, value, lo, hi):
@@ -297,8 +410,6 @@ def _check_choice(name, value, choices):
 @dataclass(frozen=True)
 class Level:
     hidden_size: int
-    rank: int = 1
-    extra: dict = field(default_factory=dict)
 
 
 # Presets from fast to strong. Measured on 60 KB of English: the hidden size
@@ -320,9 +431,52 @@ DEFAULT_LEVEL = 6
 
 
 def preset(level: int, **overrides) -> RNNConfig:
+    """The paper's RNN at a level (--model rnn)."""
     if level not in LEVELS:
         raise ConfigError(f"level must be 1..9, got {level!r}")
     lv = LEVELS[level]
-    base = {"hidden_size": lv.hidden_size, "rank": lv.rank, **lv.extra}
+    base = {"hidden_size": lv.hidden_size}
     base.update({k: v for k, v in overrides.items() if v is not None})
     return RNNConfig(**base)
+
+
+# Levels of the default model, the mixture (nbtzip/mix/): every level keeps the
+# NoBackTrack-Kalman RNN in the mix; lower levels use fewer hidden units, a
+# shallower CTW and fewer direct-connection orders. Table sizes are caps that
+# MixConfig.sized() lowers to the input. A released level's fields are part of
+# format version 2 (a header names the level and the sized tables only): change
+# one and old files decode wrongly, so add a level instead (golden files check).
+MIX_LEVELS = {
+    1: dict(hidden_size=4, me_order=3, me_word=0, ctw_depth=4, me_row_bits=14),
+    2: dict(hidden_size=8, me_order=4, me_word=0, ctw_depth=6, me_row_bits=14),
+    3: dict(hidden_size=8, me_order=4, me_word=1, ctw_depth=8, me_row_bits=15),
+    4: dict(hidden_size=12, me_order=5, me_word=1, ctw_depth=8),
+    5: dict(hidden_size=16, me_order=6, me_word=1, ctw_depth=8),
+    6: dict(hidden_size=16, me_order=6, me_word=1, ctw_depth=10),
+    7: dict(hidden_size=32, me_order=6, me_word=1, ctw_depth=12),
+    8: dict(hidden_size=64, me_order=7, me_word=1, ctw_depth=12),
+    9: dict(hidden_size=100, me_order=8, me_word=1, ctw_depth=16),
+}
+
+
+def mix_preset(level: int = DEFAULT_LEVEL, **overrides) -> MixConfig:
+    """The mixture at a level, before sizing to the input (the default model)."""
+    if level not in MIX_LEVELS:
+        raise ConfigError(f"level must be 1..9, got {level!r}")
+    base = {**MIX_LEVELS[level], **{k: v for k, v in overrides.items() if v is not None}}
+    return MixConfig(**base)
+
+
+# What a version 2 header holds of a mixture at a level: the level, the fields
+# sizing and the seed may change, nothing else (28 bytes for an empty input).
+_MIX_SIZED = ("me_row_bits", "ctw_table_bits", "match_bits")
+_MIX_PRESET_ID = 3
+
+
+def _mix_level_of(config):
+    """The level whose preset config is, up to its sized tables and seed; else None."""
+    for level in MIX_LEVELS:
+        keep = {name: getattr(config, name) for name in (*_MIX_SIZED, "seed")}
+        if dataclasses.replace(mix_preset(level), **keep) == config:
+            return level
+    return None

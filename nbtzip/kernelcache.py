@@ -1,15 +1,15 @@
 """Where numba keeps the compiled kernels, and whether they are there yet.
 
 numba's own cache checks only the timestamp of the file that holds a kernel,
-not of the modules it calls: after `online.py` is cached, a change to
-`learners/nbt.py` would go on running the old inlined code. For a compressor
+not of the modules it calls: after `rnn/step.py` is cached, a change to
+`rnn/learners/nbt.py` would go on running the old inlined code. For a compressor
 that is a silent wrong answer (files that other machines cannot decode), so
 `configure()` points NUMBA_CACHE_DIR at a directory named after a digest of
 every source file of the package: any change to any module starts a fresh
 cache. The directory lives in the user's cache (it also works when the
 package itself is installed read-only), and older digests are pruned.
 `configure()` must run before numba is imported: `nbtzip/__init__.py` calls it
-first thing. This module imports nothing heavy.
+first thing. This module imports nothing heavy and knows no model.
 """
 
 from __future__ import annotations
@@ -109,13 +109,14 @@ def _cache_dir_for(source: Path, env) -> Path:
 def kernels_cached(kernel: str, env=None) -> bool:
     """True when numba has index files for `kernel` newer than its source.
 
-    kernel: "module" (any kernel of nbtzip.module) or "module.function".
-    A heuristic for the "compiling kernels, first run only" note: a stale or
-    CPU-specific cache miss recompiles silently, which costs time, not bytes.
+    kernel: "package.module" (any kernel of that module, relative to nbtzip)
+    or "package.module:function". A heuristic for the "compiling kernels,
+    first run only" note: a stale or CPU-specific cache miss recompiles
+    silently, which costs time, not bytes.
     """
     env = os.environ if env is None else env
-    module, _, function = kernel.partition(".")
-    source = PACKAGE_DIR / (module + ".py")
+    module, _, function = kernel.partition(":")
+    source = PACKAGE_DIR.joinpath(*module.split(".")).with_suffix(".py")
     pattern = f"{source.stem}.{function}-*.nbi" if function else f"{source.stem}.*.nbi"
     try:
         stamp = source.stat().st_mtime
@@ -123,14 +124,3 @@ def kernels_cached(kernel: str, env=None) -> bool:
         return any(p.stat().st_mtime >= stamp for p in indexes)
     except OSError:
         return False
-
-
-def coding_kernel(config, decode: bool = False) -> str:
-    """The kernel ("module.function") that encodes or decodes streams of this
-    configuration: compressing compiles the encoder only, so the first
-    decompression after it compiles again."""
-    from .config import CTWConfig
-
-    if isinstance(config, CTWConfig):
-        return "ctw.decode_symbols" if decode else "ctw.encode_symbols"
-    return "engine._decode" if decode else "engine._encode"

@@ -14,8 +14,10 @@ import builtins
 import io
 import os
 
+from .alphabet import full_alphabet
+from .api import make_config
 from .config import DEFAULT_LEVEL
-from .container import BLOCK_SIZE, StreamDecoder, StreamEncoder, full_alphabet
+from .container import BLOCK_SIZE, StreamDecoder, StreamEncoder
 
 _READ_MODES = {"r": "rb", "rb": "rb"}
 _WRITE_MODES = {"w": "wb", "wb": "wb", "x": "xb", "xb": "xb", "a": "ab", "ab": "ab"}
@@ -51,8 +53,6 @@ class NbtFile(io.BufferedIOBase):
                 self._restart()
             else:
                 if config is None:
-                    from . import make_config
-
                     config = make_config(DEFAULT_LEVEL)
                 self._encoder = StreamEncoder(self._fp, config, full_alphabet())
                 self._pending = bytearray()
@@ -232,8 +232,6 @@ def open(
         raise ValueError("encoding, errors and newline apply to text modes only")
     binary_mode = mode.replace("t", "")
     if binary_mode in _WRITE_MODES:
-        from . import make_config
-
         config = make_config(level, config=config, **options)
     elif options or config is not None:
         raise ValueError("model options apply to writing only: a stream carries its own")

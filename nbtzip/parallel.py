@@ -109,20 +109,12 @@ def _stop(pool):
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _compress_segment(data: bytes, config) -> bytes:
-    from . import compress
+def compress_segments(fin, fout, compress, threads, size, progress=None, total=None):
+    """Code fin as streams of `size` bytes in `threads` workers; returns (read, written).
 
-    return compress(data, config=config)
-
-
-def _decompress_streams(blob: bytes) -> bytes:
-    from . import decompress
-
-    return decompress(blob)
-
-
-def compress_segments(fin, fout, config, threads, size, progress=None, total=None):
-    """Code fin as streams of `size` bytes in `threads` workers; returns (read, written)."""
+    compress(data) -> one stream: a module-level function or a functools.partial
+    of one, so that it reaches the workers by name.
+    """
     read = written = 0
     pending = collections.deque()
     exhausted = False
@@ -134,7 +126,7 @@ def compress_segments(fin, fout, config, threads, size, progress=None, total=Non
                 segment = read_upto(fin, size)
                 exhausted = len(segment) < size
                 if segment:
-                    job = pool.submit(_compress_segment, segment, config)
+                    job = pool.submit(compress, segment)
                     pending.append((len(segment), job))
             if not pending:
                 break
@@ -146,15 +138,16 @@ def compress_segments(fin, fout, config, threads, size, progress=None, total=Non
             if progress is not None:
                 progress(read, total)
     if read == 0:  # an empty input is still one (empty) stream
-        blob = _compress_segment(b"", config)
+        blob = compress(b"")
         fout.write(blob)
         written += len(blob)
     return read, written
 
 
-def decompress_streams(fin, fout, spans, threads, progress=None, total=None):
+def decompress_streams(fin, fout, spans, decompress, threads, progress=None, total=None):
     """Decode the streams at spans ((offset, length) in fin, in order) in `threads`
-    workers, writing their bytes to fout; returns the original bytes written."""
+    workers with decompress(blob) -> bytes (a module-level function), writing
+    their bytes to fout; returns the original bytes written."""
     written = done = 0
     pending = collections.deque()
     spans = collections.deque(spans)
@@ -164,7 +157,7 @@ def decompress_streams(fin, fout, spans, threads, progress=None, total=None):
             while spans and len(pending) <= threads:
                 offset, length = spans.popleft()
                 fin.seek(offset)
-                job = pool.submit(_decompress_streams, read_upto(fin, length))
+                job = pool.submit(decompress, read_upto(fin, length))
                 pending.append((length, job))
             length, job = pending.popleft()
             data = job.result()

@@ -13,8 +13,7 @@ import argparse
 import dataclasses
 import time
 
-from nbtzip.config import MixConfig
-from nbtzip.mix.levels import mix_preset
+from nbtzip.config import MixConfig, mix_preset
 from nbtzip.mix.measure import code_lengths
 
 OFF = {

@@ -7,8 +7,7 @@ import argparse
 import time
 
 from nbtzip import ctw
-from nbtzip.config import CTWConfig
-from nbtzip.mix.levels import mix_preset
+from nbtzip.config import CTWConfig, mix_preset
 from nbtzip.mix.measure import code_lengths
 
 

@@ -21,13 +21,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import english_like
 
 import nbtzip
-from nbtzip import atomic, cli, codecs, kernelcache, terminal
+from nbtzip import atomic, kernelcache, models
 from nbtzip.atomic import atomic_output
+from nbtzip.cli import main as cli
+from nbtzip.cli import terminal
+from nbtzip.cli.progress import ProgressBar
 from nbtzip.config import LEVELS
-from nbtzip.progress import ProgressBar
+from nbtzip.sample import english_like
 
 ROOT = Path(__file__).resolve().parent.parent
 RNN = ["--hidden", "8"]
@@ -210,7 +212,7 @@ def test_info_shows_configuration_and_sizes_without_decoding(tmp_path, monkeypat
     def refuse(config, alphabet):
         raise AssertionError("info must not decode")
 
-    monkeypatch.setattr(codecs, "make_codec", refuse)
+    monkeypatch.setattr(models, "make_codec", refuse)
     result = run("info", tmp_path / "x.nbt")
     assert result.exit_code == 0
     size = (tmp_path / "x.nbt").stat().st_size
@@ -359,7 +361,7 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, monkeypatch):
     src = tmp_path / "big"
     src.write_bytes(english_like(3 * 65536))
     before = snapshot(tmp_path)
-    real = codecs.make_codec
+    real = models.make_codec
 
     class Interrupted:
         def __init__(self, config, alphabet):
@@ -372,7 +374,7 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, monkeypatch):
                 raise KeyboardInterrupt
             return self.inner.encode_block(data)
 
-    monkeypatch.setattr(codecs, "make_codec", Interrupted)
+    monkeypatch.setattr(models, "make_codec", Interrupted)
     result = run("compress", *CTW, src)
     assert result.exit_code == 130
     assert result.stderr.strip() == "nbtzip: interrupted"
@@ -474,6 +476,31 @@ def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status, wor
     assert snapshot(tmp_path) == before
 
 
+def test_ctrl_c_is_honoured_promptly_inside_a_block_of_a_large_model(tmp_path):
+    """A block of a 4096-unit network takes minutes (about 5 ms a byte); the block is
+    coded in short jitted slices, so SIGINT ends the run within seconds, not after
+    the block."""
+    src = tmp_path / "one-block.txt"
+    src.write_bytes(english_like(65536, seed=9))
+    before = snapshot(tmp_path)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nbtzip", "compress", "--hidden", "4096", str(src)],
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(3)  # the header is written, the model built: coding the block
+    assert child.poll() is None
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)  # the whole block would take minutes
+    assert child.returncode == 130
+    assert err.decode().splitlines()[-1] == "nbtzip: interrupted"
+    assert snapshot(tmp_path) == before
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(english_like(5 * 65536, seed=6))
@@ -494,22 +521,22 @@ def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(tmp_path):
 def _no_memory_for_huge_tables(monkeypatch):
     """make_codec as on a machine that cannot hold a CTW table of 2**30 nodes (8 GiB,
     too much to really allocate here); any other model is built as usual."""
-    real = codecs.make_codec
+    real = models.make_codec
 
     def make_codec(config, alphabet):
         if getattr(config, "table_bits", None) == 30:
             raise MemoryError("Unable to allocate 8.00 GiB for an array")
         return real(config, alphabet)
 
-    monkeypatch.setattr(codecs, "make_codec", make_codec)
+    monkeypatch.setattr(models, "make_codec", make_codec)
 
 
 def test_a_header_asking_for_too_large_a_model_is_one_line_naming_the_file(tmp_path, monkeypatch):
     crafted, good = tmp_path / "crafted.nbt", tmp_path / "good.nbt"
     small = nbtzip.CTWConfig(depth=3, table_bits=10)
     with monkeypatch.context() as m:  # a stream whose header asks for 2**30 nodes
-        real = codecs.make_codec
-        m.setattr(codecs, "make_codec", lambda config, alphabet: real(small, alphabet))
+        real = models.make_codec
+        m.setattr(models, "make_codec", lambda config, alphabet: real(small, alphabet))
         crafted.write_bytes(
             nbtzip.compress(b"crafted " * 40, config=nbtzip.CTWConfig(table_bits=30))
         )
@@ -538,7 +565,7 @@ def test_compressing_without_memory_for_the_model_is_one_line_naming_the_file(
     def make_codec(config, alphabet):  # in the workers too, with -T 2 (forked)
         raise MemoryError("Unable to allocate 8.00 GiB for an array")
 
-    monkeypatch.setattr(codecs, "make_codec", make_codec)
+    monkeypatch.setattr(models, "make_codec", make_codec)
     src = tmp_path / "big"
     src.write_bytes(english_like(60_000))
     before = snapshot(tmp_path)
@@ -557,7 +584,7 @@ def test_a_worker_that_dies_is_one_line_naming_the_file(tmp_path, monkeypatch):
         assert os.getpid() != parent, "-T 2 codes every segment in a worker"
         os._exit(3)
 
-    monkeypatch.setattr(codecs, "make_codec", make_codec)
+    monkeypatch.setattr(models, "make_codec", make_codec)
     src = tmp_path / "big"
     src.write_bytes(english_like(60_000))
     before = snapshot(tmp_path)
@@ -687,7 +714,7 @@ def _swallowed_signal_codec(monkeypatch, then=None):
     """A codec during whose first block SIGHUP lands inside a callback from C, as it can
     while numba compiles: Python prints such exceptions as "Exception ignored" and goes on.
     then: an exception the first block raises afterwards (what the lost signal broke)."""
-    real = codecs.make_codec
+    real = models.make_codec
 
     def callback():
         raise terminal.Terminated(signal.SIGHUP)
@@ -705,7 +732,7 @@ def _swallowed_signal_codec(monkeypatch, then=None):
                     raise then
             return self.inner.encode_block(data)
 
-    monkeypatch.setattr(codecs, "make_codec", Hung)
+    monkeypatch.setattr(models, "make_codec", Hung)
 
 
 @pytest.mark.parametrize("then", [None, RuntimeError("no compiled object yet")])
@@ -920,8 +947,8 @@ def test_an_empty_stream_has_no_ratio(tmp_path):
 
 
 def test_the_decoder_gives_no_compressing_advice(tmp_path, monkeypatch):
-    monkeypatch.setattr(nbtzip, "check_supported", lambda config, advice=True: None)
-    monkeypatch.setattr(nbtzip.container, "check_supported", lambda config, advice=True: None)
+    monkeypatch.setattr(nbtzip.api, "check_supported", lambda config: None)
+    monkeypatch.setattr(nbtzip.container, "check_supported", lambda config: None)
     big = nbtzip.RNNConfig(hidden_size=100, gradient="rtrl")
     (tmp_path / "big.nbt").write_bytes(nbtzip.compress(b"", config=big))
     monkeypatch.undo()

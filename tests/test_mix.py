@@ -14,9 +14,11 @@ import sys
 import numpy as np
 import pytest
 
-from nbtzip.config import MixConfig, from_bytes, to_bytes
-from nbtzip.mix import levels
+from nbtzip.alphabet import Alphabet
+from nbtzip.coding.codec import BlockCodec, Model, forced_decisions
+from nbtzip.config import MixConfig, from_bytes, mix_preset, to_bytes
 from nbtzip.mix.measure import code_lengths, probabilities
+from nbtzip.mix.model import FREQ_TOTAL
 from nbtzip.mix.state import memory_bytes, new_state
 
 SMALL = MixConfig(hidden_size=8, ctw_depth=6, me_order=4)
@@ -89,7 +91,7 @@ def test_generic_cpu_target_gives_identical_code_lengths(tmp_path):
 
 
 def test_tables_are_sized_to_the_input():
-    config = levels.mix_preset()
+    config = mix_preset()
     small = config.sized(1024, 60)
     big = config.sized(10_000_000, 60)
     assert small.me_row_bits < big.me_row_bits
@@ -104,13 +106,13 @@ def test_tables_are_sized_to_the_input():
 
 def test_config_round_trips_through_the_header_encoding():
     for level in range(1, 10):
-        config = levels.mix_preset(level).sized(12345, 70)
+        config = mix_preset(level).sized(12345, 70)
         assert from_bytes(to_bytes(config)) == config
 
 
 def test_every_level_keeps_the_rnn():
     for level in range(1, 10):
-        assert levels.mix_preset(level).hidden_size > 0
+        assert mix_preset(level).hidden_size > 0
 
 
 def test_direct_connection_guard_keeps_an_aggressive_step_finite():
@@ -120,8 +122,10 @@ def test_direct_connection_guard_keeps_an_aggressive_step_finite():
     data = (_random(700, 2) + b"a" * 300 + bytes(range(256)) + b"ab" * 200) * 3
     bits = code_lengths(data, wild)
     assert np.all(np.isfinite(bits))
-    state = new_state(wild.sized(len(data), 256), np.ones(256, bool))
-    code_lengths(data, wild, np.ones(256, bool), state=state)
+    alphabet = Alphabet(np.ones(256, bool))
+    state = new_state(wild.sized(len(data), 256), alphabet.present)
+    forced = forced_decisions(alphabet.present)
+    BlockCodec(Model(state, True, FREQ_TOTAL, forced), alphabet).code_lengths(data)
     assert np.all(np.isfinite(state.soft.weights))
     assert np.abs(state.soft.weights).max() <= 16.0
 

@@ -1,11 +1,9 @@
-"""Binary context mixing with the NoBackTrack RNN inside (RNN-ME + CTW + match, mixed).
+"""The default model: binary context mixing with the NoBackTrack RNN inside.
 
-The seam for the coding loops (all jitted, see model.py):
-    state = new_state(config, alphabet_flags)
-    begin(state); p1 = predict_bit(state, k); learn_bit(state, k, bit); end(state, byte)
+state.py    the named state of a stream (new_state)
+softmax.py  the RNN's readout plus direct n-gram connections, one joint softmax
+match.py    the match model
+mixer.py    the two-layer logistic mixer and the APM stage
+model.py    begin / predict_bit / learn_bit / end for the coding loops
+measure.py  probabilities and code lengths for tuning and tests
 """
-
-from .model import begin, end, learn_bit, predict_bit
-from .state import new_state
-
-__all__ = ["new_state", "begin", "predict_bit", "learn_bit", "end"]

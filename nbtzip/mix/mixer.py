@@ -16,7 +16,7 @@ interpolated tables built at start-up from mathfn (new_tables).
 import numpy as np
 from numba import njit
 
-from .. import mathfn
+from ..numeric import mathfn
 
 # Inputs of layer 1, in this order; an input that is switched off reads 0.
 # IN_CTW_LEAF: the KT estimate of the deepest CTW node on the path, alone.

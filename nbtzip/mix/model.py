@@ -21,10 +21,14 @@ the match model (match.py); then the two-layer mixer and the APMs (mixer.py).
 import numpy as np
 from numba import njit
 
-from .. import ctw_model
+from ..alphabet import Alphabet
+from ..coding import loops
+from ..coding.codec import Model, forced_decisions
+from ..ctw import tree as ctw_model
 from . import match as match_model
 from . import mixer as mx
 from . import softmax
+from .state import State, new_state
 
 # What the coder is handed stays this far from 0 and 1.
 P_MIN = 1.0 / 65536
@@ -139,3 +143,16 @@ def _advance_word(hist, byte):
     elif hist.word[0] != 0:
         hist.prev_word[0] = hist.word[0]
         hist.word[0] = np.uint64(0)
+
+
+loops.register_binary_model(State, begin, predict_bit, learn_bit, end)
+
+# Decisions are coded out of 2**16: the model's probabilities reach 2**-16
+# (P_MIN), which 2**12 would clip.
+FREQ_TOTAL = 1 << 16
+
+
+def new_model(config, alphabet: Alphabet) -> Model:
+    present = alphabet.present
+    state = new_state(config, present)
+    return Model(state, binary=True, bit_total=FREQ_TOTAL, forced=forced_decisions(present))

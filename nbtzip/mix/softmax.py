@@ -28,7 +28,8 @@ The decision probabilities come from subtree sums: tree[256 + byte] = p, tree[k]
 import numpy as np
 from numba import njit
 
-from .. import mathfn, online
+from ..numeric import mathfn
+from ..rnn import step as online
 
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)

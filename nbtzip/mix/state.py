@@ -10,9 +10,10 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import mathfn, online
 from ..config import NBT_LAMBDA_THETA, MixConfig, RNNConfig
-from ..ctw_model import LINE, MAX_DEPTH, NODE, decision_groups
+from ..ctw.tree import LINE, MAX_DEPTH, NODE, decision_groups
+from ..numeric import mathfn
+from ..rnn import step as online
 from .mixer import APM_BUCKETS, N_INPUTS, N_SETS, SET_ROWS_TOTAL, new_tables
 
 # Named scalar hyperparameters (immutable while coding).

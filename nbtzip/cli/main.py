@@ -15,9 +15,8 @@ import os
 
 import click
 
-import nbtzip
-
-from .config import DEFAULT_LEVEL, LEVELS, ConfigError
+from .. import api
+from ..config import DEFAULT_LEVEL, LEVELS, ConfigError, model_name
 from .jobs import STDIO, FileError, Run, label, stdin, stdout, transfer
 from .terminal import Group, echo
 
@@ -41,7 +40,7 @@ class _Command(click.Command):
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(nbtzip.__version__, "-V", "--version", prog_name="nbtzip")
+@click.version_option(api.__version__, "-V", "--version", prog_name="nbtzip")
 def main():
     """Lossless compression with a recurrent network trained online (NoBackTrack).
 
@@ -116,11 +115,11 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
             raise click.UsageError("--algorithm, --hidden, --rank and --seed apply to --model rnn")
         if level is not None and level != DEFAULT_LEVEL:
             raise click.UsageError("levels select RNN sizes; use --depth for CTW")
-        return nbtzip.make_config(model="ctw", depth=depth)
+        return api.make_config(model="ctw", depth=depth)
     if depth is not None:
         raise click.UsageError("--depth applies to --model ctw")
     try:
-        return nbtzip.make_config(
+        return api.make_config(
             DEFAULT_LEVEL if level is None else level,
             algorithm=algorithm,
             hidden_size=hidden,
@@ -149,7 +148,7 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
 )
 @click.option(
     "--algorithm",
-    type=click.Choice(list(nbtzip.ALGORITHMS)),
+    type=click.Choice(list(api.ALGORITHMS)),
     help="RNN learning rule: kalman (NoBackTrack + Kalman steps, the default), "
     "nbt (NoBackTrack + SGD), rtrl (exact gradient, hidden <= 64).",
 )
@@ -190,7 +189,7 @@ def compress(
         run.note_compile(config)
         result = transfer(
             run, path, target,
-            lambda src, dst, progress: nbtzip.compress_file(
+            lambda src, dst, progress: api.compress_file(
                 src, dst, config=config, progress=progress, threads=threads
             ),
             refuse_terminal=True,
@@ -243,7 +242,7 @@ def decompress(
         target = None if run.test else run.destination(path, default)
         result = transfer(
             run, path, target,
-            lambda src, dst, progress: nbtzip.decompress_file(
+            lambda src, dst, progress: api.decompress_file(
                 src, dst, progress=progress, threads=threads,
                 on_config=lambda config: run.note_compile(config, decode=True),
             ),
@@ -268,12 +267,12 @@ def info(files):
     def one(path):
         if path == STDIO and stdin().isatty():
             raise FileError("compressed data not read from a terminal")
-        facts = nbtzip.info(stdin() if path == STDIO else path)
+        facts = api.info(stdin() if path == STDIO else path)
         config = facts.config
         fields = ", ".join(f"{k}={v}" for k, v in vars(config).items())
         empty = facts.original_size == 0  # no ratio to speak of
         rows = [
-            ("model", f"{nbtzip.config.model_name(config)} ({fields})"),
+            ("model", f"{model_name(config)} ({fields})"),
             ("alphabet", f"{facts.alphabet_size} byte values"),
             ("streams", str(facts.streams)),
             ("blocks", str(facts.blocks)),
@@ -293,7 +292,7 @@ def info(files):
 try:
     from .bench import bench_command
 except ModuleNotFoundError as exc:
-    if exc.name != "nbtzip.bench":
+    if exc.name != "nbtzip.cli.bench":
         raise
 else:
     main.add_command(bench_command, "bench")

@@ -22,11 +22,11 @@ import sys
 
 import click
 
-from . import kernelcache
-from .atomic import atomic_output
-from .config import ConfigError
-from .container import FormatError
-from .parallel import WorkerError
+from .. import kernelcache, models
+from ..atomic import atomic_output
+from ..config import ConfigError
+from ..container import FormatError
+from ..parallel import WorkerError
 from .progress import ProgressBar, human_size
 from .terminal import StdoutWriter, raise_swallowed, say, stdout_lost
 
@@ -86,7 +86,7 @@ class Run:
         self._noted = set()
 
     def note_compile(self, config, decode=False):
-        kernel = kernelcache.coding_kernel(config, decode)
+        kernel = models.coding_kernel(config, decode)
         if self.quiet or kernel in self._noted:
             return
         self._noted.add(kernel)
