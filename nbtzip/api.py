@@ -21,7 +21,9 @@ from .config import (
     RTRL_MAX_HIDDEN,
     ConfigError,
     CTWConfig,
+    MixConfig,
     RNNConfig,
+    mix_preset,
     preset,
 )
 from .container import (
@@ -47,15 +49,17 @@ ALGORITHMS = {
     "nbt": {"gradient": "nbt", "step": "sgd"},  # Algorithm 1 (Euclidean)
     "rtrl": {"gradient": "rtrl", "step": "kalman"},  # exact gradient, the reference
 }
-MODELS = ("rnn", "ctw")
+MODELS = ("mix", "rnn", "ctw")
 
 
-def make_config(level=DEFAULT_LEVEL, *, config=None, model="rnn", algorithm=None, **options):
+def make_config(level=DEFAULT_LEVEL, *, config=None, model="mix", algorithm=None, **options):
     """The model configuration for a level, a model name and field overrides.
 
-    config: an RNNConfig or CTWConfig used as is (options then override its
-    fields). Otherwise model "rnn" starts from preset(level) and "ctw" from
-    CTWConfig(). algorithm: "kalman", "nbt" or "rtrl" (RNN only). Options set
+    config: a MixConfig, RNNConfig or CTWConfig used as is (options then
+    override its fields). Otherwise model "mix" (the default: context mixing
+    with the NoBackTrack RNN inside) starts from mix_preset(level), "rnn" (the
+    paper's model alone) from preset(level) and "ctw" from CTWConfig().
+    algorithm: one of ALGORITHMS (RNN only). Options set
     to None are ignored, so a CLI can pass its unset flags straight through.
     """
     options = {k: v for k, v in options.items() if v is not None}
@@ -66,9 +70,9 @@ def make_config(level=DEFAULT_LEVEL, *, config=None, model="rnn", algorithm=None
             )
         options = {**ALGORITHMS[algorithm], **options}
     if config is not None:
-        if not isinstance(config, (RNNConfig, CTWConfig)):
+        if not isinstance(config, (MixConfig, RNNConfig, CTWConfig)):
             raise TypeError(
-                f"config must be an RNNConfig or CTWConfig, not {type(config).__name__}"
+                f"config must be a MixConfig, RNNConfig or CTWConfig, not {type(config).__name__}"
             )
         config = dataclasses.replace(config, **options) if options else config
     elif model == "ctw":
@@ -77,6 +81,10 @@ def make_config(level=DEFAULT_LEVEL, *, config=None, model="rnn", algorithm=None
         config = CTWConfig(**options)
     elif model == "rnn":
         config = preset(level, **options)
+    elif model == "mix":
+        if algorithm is not None:
+            raise ConfigError("--algorithm applies to the rnn model only")
+        config = mix_preset(level, **options)
     else:
         raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     try:
@@ -99,7 +107,7 @@ def compress(data, level=DEFAULT_LEVEL, *, config=None, memlimit=None, **options
     check_encodable(config, memlimit)
     data = _bytes_like(data)
     out = io.BytesIO()
-    encoder = StreamEncoder(out, config, alphabet_of(data))
+    encoder = StreamEncoder(out, config, alphabet_of(data), size=len(data))
     encoder.write(data)
     encoder.finish()
     return out.getvalue()
@@ -118,6 +126,8 @@ def check_encodable(config, memlimit=None):
     """MemoryLimitError when a stream of config, over any input, would need more
     memory to decode than memlimit (None: the default limit) allows."""
     limit = _resolve_memlimit(memlimit)
+    if hasattr(config, "sized"):  # the largest it is written with: input of unknown size
+        config = config.sized(None, 256)
     needed = stream_memory(config, 256)
     if limit and needed > limit:
         raise MemoryLimitError(needed, limit, decoding=False)
@@ -251,7 +261,7 @@ def compress_file(
         alphabet, scanned, scan_crc = _scan(fin)
         total = scanned if scanned is not None else total
         with _destination(dst, overwrite, _mode_of(src)) as fout:
-            encoders = [StreamEncoder(fout, config, alphabet)]
+            encoders = [StreamEncoder(fout, config, alphabet, size=scanned)]
             done = crc = 0
             while chunk := read_upto(fin, _next_read(scanned, done)):
                 if (alphabet_of(chunk) & ~encoders[-1].alphabet).any():

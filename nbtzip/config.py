@@ -46,7 +46,7 @@ class RNNConfig:
     # None picks the measured default: lambda_phi = hidden_size (the paper's
     # Lambda = n); lambda_theta = hidden_size for the exact RTRL gradient, and
     # NBT_LAMBDA_THETA for NoBackTrack, whose noisy estimate needs a stronger
-    # prior (README, "Choosing the defaults").
+    # prior (README, "How it works"; docs/ALGORITHMS.md).
     lambda_theta: float | None = None
     lambda_phi: float | None = None
     fisher: str = "exact"
@@ -153,7 +153,101 @@ class CTWConfig:
         return 8 * (1 << self.table_bits) + (1 << ring_bits) + decisions + path + 8 * 3
 
 
-MODELS = {"rnn": RNNConfig, "ctw": CTWConfig}
+@dataclass(frozen=True)
+class MixConfig:
+    """Binary context mixing with the NoBackTrack RNN inside (see nbtzip/mix/).
+
+    Every field is an int or a float, so the generic header encoding below
+    serialises it (about 90 bytes). The table sizes (*_bits) are caps: the
+    encoder lowers them to the input with sized(), and the decoder reads the
+    lowered values from the header, so both build the same tables.
+    """
+
+    # The RNN of eq. (27)-(28), NoBackTrack rank 1 + quasi-diagonal Kalman,
+    # its readout summed with the direct connections (one joint softmax).
+    # 0 = no RNN (the nbtzip-no-rnn ablation).
+    hidden_size: int = 32
+    lambda_phi: float = 300.0
+    lambda_theta: float = NBT_LAMBDA_THETA
+    seed: int = 1
+    # Direct connections ("maximum entropy" n-gram logits): orders 1..me_order
+    # of the previous bytes plus (me_word = 1) the current word, hashed into
+    # 2**me_row_bits rows per order. Per-entry step rate * g / (F + prior), the
+    # summed step of one logit capped at me_step_cap (the stability guard).
+    me_order: int = 6
+    me_word: int = 1
+    me_row_bits: int = 16
+    me_rate: float = 0.7
+    me_prior: float = 1.0
+    me_step_cap: float = 1.5
+    # The bundled CTW as a mixer input (depth 0 = off), 8-byte nodes.
+    ctw_depth: int = 10
+    ctw_table_bits: int = 24
+    # Match model: minimum match length (0 = off), hash table of 2**match_bits.
+    match_min_len: int = 6
+    match_bits: int = 22
+    # Logistic mixer (two layers) and the APM stage (apm_weight 0 = off).
+    mixer_rate: float = 0.01
+    mixer2_rate: float = 0.002
+    apm_rate: float = 0.02
+    apm_weight: float = 0.5
+
+    def __post_init__(self):
+        _check_int("hidden_size", self.hidden_size, 0, 1024)
+        _check_int("seed", self.seed, 0, 2**63 - 1)
+        _check_int("me_order", self.me_order, 0, 12)
+        _check_int("me_word", self.me_word, 0, 1)
+        _check_int("me_row_bits", self.me_row_bits, 4, 24)
+        _check_int("ctw_depth", self.ctw_depth, 0, 16)
+        _check_int("ctw_table_bits", self.ctw_table_bits, 8, 28)
+        _check_int("match_min_len", self.match_min_len, 0, 32)
+        _check_int("match_bits", self.match_bits, 8, 28)
+        for name in ("lambda_phi", "lambda_theta", "me_rate", "me_prior", "me_step_cap"):
+            _check_float(name, getattr(self, name), positive=True)
+        for name in ("mixer_rate", "mixer2_rate", "apm_rate", "apm_weight"):
+            _check_float(name, getattr(self, name), positive=False)
+        if self.apm_weight > 1.0 or self.apm_rate > 1.0:
+            raise ConfigError("apm_weight and apm_rate must be at most 1")
+
+    def memory_bytes(self, alphabet_size: int) -> int:
+        """Bytes of the state mix.state.new_state allocates (the tests hold the
+        two together): the RNN, the direct-connection weights and Fisher
+        (float32), the CTW table and history ring, the match table, the APMs
+        (33 float32 buckets per context), and 64 KiB for the small arrays."""
+        a = max(alphabet_size, 1)
+        width = (a + 7) // 8 * 8
+        rnn = RNNConfig(hidden_size=max(self.hidden_size, 1)).memory_bytes(a)
+        me = 2 * (1 + self.me_order + self.me_word) * (1 << self.me_row_bits) * width * 4
+        ctw_bits = self.ctw_table_bits if self.ctw_depth else 4
+        match_bits = self.match_bits if self.match_min_len else 4
+        ring = 1 << max(ctw_bits, match_bits, 12)
+        apm = (256 + a * 256) * 33 * 4
+        return rnn + me + 8 * (1 << ctw_bits) + ring + 4 * (1 << match_bits) + apm + (64 << 10)
+
+    def sized(self, n_bytes=None, alphabet_size=256):
+        """This configuration with its tables no bigger than `n_bytes` of input
+        needs (None: unknown size, keep the caps), and the direct-connection
+        tables within MIX_ME_BUDGET bytes for this alphabet."""
+        me_tables = 1 + self.me_order + self.me_word
+        width = (max(alphabet_size, 1) + 7) // 8 * 8
+        budget_rows = MIX_ME_BUDGET // (me_tables * width * 8)
+        me_bits = min(self.me_row_bits, max(4, budget_rows.bit_length() - 1))
+        ctw_bits, match_bits = self.ctw_table_bits, self.match_bits
+        if n_bytes is not None:
+            size_bits = max(int(n_bytes), 1).bit_length()  # 2**size_bits > n_bytes
+            me_bits = min(me_bits, max(6, size_bits - 2))
+            ctw_bits = min(ctw_bits, max(12, size_bits + 4))  # ~11 nodes a byte
+            match_bits = min(match_bits, max(10, size_bits))
+        return dataclasses.replace(
+            self, me_row_bits=me_bits, ctw_table_bits=ctw_bits, match_bits=match_bits
+        )
+
+
+# Cap on the memory of the direct-connection tables (weights + Fisher, float32).
+MIX_ME_BUDGET = 256 << 20
+
+
+MODELS = {"rnn": RNNConfig, "ctw": CTWConfig, "mix": MixConfig}
 
 
 def model_name(config) -> str:
@@ -175,7 +269,7 @@ def model_name(config) -> str:
 # from files written before it existed (version 1 files hold exactly the fields
 # counted in _V1_FIELDS).
 CHOICES = {"gradient": GRADIENTS, "step": STEPS, "fisher": FISHERS}
-_MODEL_IDS = {"rnn": 0, "ctw": 1}
+_MODEL_IDS = {"rnn": 0, "ctw": 1, "mix": 2}
 _V1_FIELDS = {"rnn": 13, "ctw": 5}  # the fields version 1 files hold, in order
 
 
@@ -207,6 +301,13 @@ def _leb128(value: int, out: bytearray) -> None:
 
 
 def to_bytes(config, version: int = 2) -> bytes:
+    if version >= 2 and isinstance(config, MixConfig):
+        level = _mix_level_of(config)
+        if level is not None:
+            out = bytearray([_MIX_PRESET_ID, level])
+            out += bytes(getattr(config, name) for name in _MIX_SIZED)
+            _leb128(config.seed, out)
+            return bytes(out)
     fields = dataclasses.fields(config)
     if version < 2:
         fields = fields[: _V1_FIELDS[model_name(config)]]
@@ -263,6 +364,8 @@ class _Reader:
 def from_bytes(raw: bytes, version: int = 2):
     """Rebuild a configuration from its header bytes; ConfigError on anything unexpected."""
     raw = bytes(raw)
+    if version >= 2 and raw[:1] == bytes([_MIX_PRESET_ID]):
+        return _mix_from_preset(raw)
     if not raw or raw[0] not in _MODEL_IDS.values():
         raise ConfigError("unknown model in configuration")
     name = next(k for k, v in _MODEL_IDS.items() if v == raw[0])
@@ -310,6 +413,20 @@ def from_bytes(raw: bytes, version: int = 2):
         raise ConfigError(f"bad model configuration: {exc}") from None
 
 
+def _mix_from_preset(raw):
+    r = _Reader(raw)
+    r.pos = 1
+    try:
+        level = r.byte()
+        sized = {name: r.byte() for name in _MIX_SIZED}
+        seed = r.leb128("seed")
+    except IndexError as exc:
+        raise ConfigError("model configuration is truncated") from exc
+    if r.pos != len(raw):
+        raise ConfigError("model configuration has trailing bytes")
+    return mix_preset(level, seed=seed, **sized)
+
+
 def _check_int(name, value, lo, hi):
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise ConfigError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
@@ -353,9 +470,52 @@ DEFAULT_LEVEL = 6
 
 
 def preset(level: int, **overrides) -> RNNConfig:
+    """The paper's RNN at a level (--model rnn)."""
     if level not in LEVELS:
         raise ConfigError(f"level must be 1..9, got {level!r}")
     lv = LEVELS[level]
     base = {"hidden_size": lv.hidden_size}
     base.update({k: v for k, v in overrides.items() if v is not None})
     return RNNConfig(**base)
+
+
+# Levels of the default model, the mixture (nbtzip/mix/): every level keeps the
+# NoBackTrack-Kalman RNN in the mix; lower levels use fewer hidden units, a
+# shallower CTW and fewer direct-connection orders. Table sizes are caps that
+# MixConfig.sized() lowers to the input. A released level's fields are part of
+# format version 2 (a header names the level and the sized tables only): change
+# one and old files decode wrongly, so add a level instead (golden files check).
+MIX_LEVELS = {
+    1: dict(hidden_size=4, me_order=3, me_word=0, ctw_depth=4, me_row_bits=14),
+    2: dict(hidden_size=8, me_order=4, me_word=0, ctw_depth=6, me_row_bits=14),
+    3: dict(hidden_size=8, me_order=4, me_word=1, ctw_depth=8, me_row_bits=15),
+    4: dict(hidden_size=12, me_order=5, me_word=1, ctw_depth=8),
+    5: dict(hidden_size=16, me_order=6, me_word=1, ctw_depth=8),
+    6: dict(hidden_size=16, me_order=6, me_word=1, ctw_depth=10),
+    7: dict(hidden_size=32, me_order=6, me_word=1, ctw_depth=12),
+    8: dict(hidden_size=64, me_order=7, me_word=1, ctw_depth=12),
+    9: dict(hidden_size=100, me_order=8, me_word=1, ctw_depth=16),
+}
+
+
+def mix_preset(level: int = DEFAULT_LEVEL, **overrides) -> MixConfig:
+    """The mixture at a level, before sizing to the input (the default model)."""
+    if level not in MIX_LEVELS:
+        raise ConfigError(f"level must be 1..9, got {level!r}")
+    base = {**MIX_LEVELS[level], **{k: v for k, v in overrides.items() if v is not None}}
+    return MixConfig(**base)
+
+
+# What a version 2 header holds of a mixture at a level: the level, the fields
+# sizing and the seed may change, nothing else (28 bytes for an empty input).
+_MIX_SIZED = ("me_row_bits", "ctw_table_bits", "match_bits")
+_MIX_PRESET_ID = 3
+
+
+def _mix_level_of(config):
+    """The level whose preset config is, up to its sized tables and seed; else None."""
+    for level in MIX_LEVELS:
+        keep = {name: getattr(config, name) for name in (*_MIX_SIZED, "seed")}
+        if dataclasses.replace(mix_preset(level), **keep) == config:
+            return level
+    return None

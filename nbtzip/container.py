@@ -92,12 +92,17 @@ def _next_stream(fp) -> bytes:
 class StreamEncoder:
     """Writes one .nbt stream to a binary file object, block by block."""
 
-    def __init__(self, fp, config, alphabet, version=framing.VERSION):
-        """version: the format to write; 1 only to check old files bit for bit."""
+    def __init__(self, fp, config, alphabet, version=framing.VERSION, size=None):
+        """version: the format to write; 1 only to check old files bit for bit.
+        size: the input's length when known: a model whose configuration has
+        sized() (the mixture) gets tables no bigger than the input needs, and
+        the header records the sized configuration."""
         self.fp = fp
+        self.alphabet = np.asarray(alphabet, dtype=bool)
+        if hasattr(config, "sized"):
+            config = config.sized(size, int(self.alphabet.sum()))
         self.config = config
         self.version = version
-        self.alphabet = np.asarray(alphabet, dtype=bool)
         self.length = 0
         self.crc = 0
         self.written = 0

@@ -31,7 +31,7 @@ ENV = "NBTZIP_MEMLIMIT"
 DEFAULT_PERCENT = 25
 # The largest preset (CTW's 2**24-node table and 16 MiB ring, about 152 MiB
 # with its block buffers) must decode under the default even on a small box.
-DEFAULT_FLOOR = 256 << 20
+DEFAULT_FLOOR = 512 << 20  # the default mixture from a pipe needs 433 MiB
 # When the system does not say how much memory it has: still a bound.
 FALLBACK = 4 << 30
 _MIB = 1 << 20

@@ -10,12 +10,13 @@ import importlib
 
 from .alphabet import Alphabet
 from .coding.codec import BlockCodec
-from .config import CTWConfig, RNNConfig
+from .config import CTWConfig, MixConfig, RNNConfig
 
 # configuration class -> the module (under nbtzip) that builds its model
 MODELS = {
     RNNConfig: "rnn.model",
     CTWConfig: "ctw.model",
+    MixConfig: "mix.model",
 }
 
 
@@ -36,5 +37,7 @@ def make_codec(config, alphabet) -> BlockCodec:
 def code_lengths(data, config, alphabet=None):
     """-log2 P of each byte of data (unquantised) under the model learning online,
     as the codec learns (alphabet: bool[256], default the bytes present)."""
-    alphabet = Alphabet.of(data) if alphabet is None else alphabet
+    alphabet = Alphabet.of(data) if alphabet is None else Alphabet(alphabet)
+    if hasattr(config, "sized"):  # as the encoder sizes it (container.StreamEncoder)
+        config = config.sized(len(data), alphabet.size)
     return make_codec(config, alphabet).code_lengths(data)

@@ -6,7 +6,7 @@ input into segments and codes each as a stream of its own (own alphabet, own
 model learning from scratch) in a worker process; the streams are written
 in order, so the file is an ordinary multi-stream .nbt (container.py) that
 any nbtzip decodes. The price is the learning each new model has to redo,
-so segments are never made shorter than MIN_SEGMENT (README, "Threads").
+so segments are never made shorter than MIN_SEGMENT (README, "Several cores").
 
 Decompression can use several workers only when the file has several
 streams; each worker decodes whole streams (checking every block as usual)

@@ -44,7 +44,7 @@ _MEMORY_RUN = """
 import sys, nbtzip
 src, model = sys.argv[1], sys.argv[2]
 config = (nbtzip.CTWConfig(depth=2, table_bits=16) if model == "ctw"
-          else nbtzip.make_config(1))
+          else nbtzip.make_config(1, model="rnn"))
 nbtzip.compress_file(src, src + ".nbt", config=config, overwrite=True)
 try:  # the high-water mark of this process's own memory map, in kB
     status = open("/proc/self/status").read()

@@ -44,16 +44,20 @@ def entries():
     """(name, original bytes, configuration)."""
     return [
         # Two blocks, so the model state carried across blocks is pinned too.
-        ("rnn-kalman-h12.txt", _text(66_000, seed=101), nbtzip.make_config(hidden_size=12)),
+        (
+            "rnn-kalman-h12.txt",
+            _text(66_000, seed=101),
+            nbtzip.make_config(model="rnn", hidden_size=12),
+        ),
         (
             "rnn-sgd-h8-rank2.txt",
             _text(3_000, seed=102),
-            nbtzip.make_config(hidden_size=8, rank=2, algorithm="nbt", seed=7),
+            nbtzip.make_config(model="rnn", hidden_size=8, rank=2, algorithm="nbt", seed=7),
         ),
         (
             "rnn-rtrl-h6.txt",
             _text(2_000, seed=103),
-            nbtzip.make_config(hidden_size=6, algorithm="rtrl"),
+            nbtzip.make_config(model="rnn", hidden_size=6, algorithm="rtrl"),
         ),
         ("ctw-default.txt", _text(20_000, seed=104), nbtzip.CTWConfig()),
         # A stored block (incompressible) then a coded one: pins the stored
@@ -61,9 +65,13 @@ def entries():
         (
             "rnn-stored-h8.bin",
             _noise(65_536) + _text(2_000, seed=105),
-            nbtzip.make_config(hidden_size=8),
+            nbtzip.make_config(model="rnn", hidden_size=8),
         ),
-        ("empty", b"", nbtzip.make_config()),
+        ("empty", b"", nbtzip.make_config(model="rnn")),
+        # The default model: a level's preset, sized to the input in the header.
+        ("mix-default.txt", _text(70_000, seed=106), nbtzip.make_config()),
+        ("mix-level1.bin", _noise(3_000) + _text(3_000, seed=107), nbtzip.make_config(1)),
+        ("mix-empty", b"", nbtzip.make_config()),
     ]
 
 

@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Small models: the properties below do not depend on model size.
 MODELS = {
-    "rnn": lambda: nbtzip.make_config(hidden_size=8),
+    "rnn": lambda: nbtzip.make_config(model="rnn", hidden_size=8),
     "ctw": lambda: CTWConfig(depth=4, table_bits=16),
+    "mix": lambda: nbtzip.make_config(2),
 }
 
 
@@ -79,8 +80,8 @@ import hashlib
 import nbtzip
 from nbtzip.sample import english_like
 data = english_like(6000, seed=11)
-for config in (nbtzip.make_config(hidden_size=12, seed=5),
-               nbtzip.make_config(hidden_size=6, algorithm="nbt", rank=2),
+for config in (nbtzip.make_config(model="rnn", hidden_size=12, seed=5),
+               nbtzip.make_config(model="rnn", hidden_size=6, algorithm="nbt", rank=2),
                nbtzip.CTWConfig(depth=5, table_bits=14)):
     print(hashlib.sha256(nbtzip.compress(data, config=config)).hexdigest())
 """
@@ -103,8 +104,8 @@ def test_same_input_gives_identical_bytes_across_processes_and_cpu_targets():
     here = [
         hashlib.sha256(nbtzip.compress(data, config=config)).hexdigest()
         for config in (
-            nbtzip.make_config(hidden_size=12, seed=5),
-            nbtzip.make_config(hidden_size=6, algorithm="nbt", rank=2),
+            nbtzip.make_config(model="rnn", hidden_size=12, seed=5),
+            nbtzip.make_config(model="rnn", hidden_size=6, algorithm="nbt", rank=2),
             CTWConfig(depth=5, table_bits=14),
         )
     ]
@@ -113,12 +114,13 @@ def test_same_input_gives_identical_bytes_across_processes_and_cpu_targets():
 
 
 def test_level_and_options_choose_the_configuration():
-    assert nbtzip.make_config() == nbtzip.config.preset(nbtzip.DEFAULT_LEVEL)
-    assert nbtzip.make_config(1).hidden_size == nbtzip.config.LEVELS[1].hidden_size
-    config = nbtzip.make_config(3, hidden_size=16, seed=9, algorithm="nbt")
+    assert nbtzip.make_config() == nbtzip.config.mix_preset(nbtzip.DEFAULT_LEVEL)
+    assert nbtzip.make_config(model="rnn") == nbtzip.config.preset(nbtzip.DEFAULT_LEVEL)
+    assert nbtzip.make_config(1, model="rnn").hidden_size == nbtzip.config.LEVELS[1].hidden_size
+    config = nbtzip.make_config(3, model="rnn", hidden_size=16, seed=9, algorithm="nbt")
     assert (config.hidden_size, config.seed, config.gradient, config.step) == (16, 9, "nbt", "sgd")
-    assert nbtzip.make_config(algorithm="kalman").step == "kalman"
-    rtrl = nbtzip.make_config(hidden_size=8, algorithm="rtrl")
+    assert nbtzip.make_config(model="rnn", algorithm="kalman").step == "kalman"
+    rtrl = nbtzip.make_config(model="rnn", hidden_size=8, algorithm="rtrl")
     assert (rtrl.gradient, rtrl.step) == ("rtrl", "kalman")
     assert nbtzip.make_config(model="ctw", depth=3) == CTWConfig(depth=3)
     given = RNNConfig(hidden_size=5)
@@ -127,22 +129,23 @@ def test_level_and_options_choose_the_configuration():
 
 
 def test_the_stream_carries_its_configuration():
-    config = nbtzip.make_config(hidden_size=10, seed=77, algorithm="nbt")
+    config = nbtzip.make_config(model="rnn", hidden_size=10, seed=77, algorithm="nbt")
     blob = nbtzip.compress(b"hello, hello, hello", config=config)
     assert nbtzip.info(io.BytesIO(blob)).config == config
     blob = nbtzip.compress(b"hello", 2, seed=3)
-    assert nbtzip.info(io.BytesIO(blob)).config == nbtzip.config.preset(2, seed=3)
+    sized = nbtzip.config.mix_preset(2, seed=3).sized(5, 4)  # tables sized to the input
+    assert nbtzip.info(io.BytesIO(blob)).config == sized
 
 
 def test_bad_options_are_refused_before_any_work():
     with pytest.raises(ConfigError, match="rtrl"):
-        nbtzip.compress(b"x", algorithm="rtrl")  # level 6 is above the RTRL limit
+        nbtzip.compress(b"x", model="rnn", algorithm="rtrl")  # level 6: above the RTRL limit
     with pytest.raises(ConfigError, match="algorithm"):
         nbtzip.compress(b"x", algorithm="adam")
     with pytest.raises(ConfigError, match="level"):
         nbtzip.compress(b"x", 10)
     with pytest.raises(ConfigError):
-        nbtzip.compress(b"x", hidden_size=0)
+        nbtzip.compress(b"x", model="rnn", hidden_size=0)
     with pytest.raises(TypeError):
         nbtzip.compress(b"x", config="rnn")
 

@@ -54,7 +54,8 @@ def _json_rows(result):
 
 
 def test_bench_gives_every_method_a_row_with_real_sizes_and_correct_bpc(folder):
-    methods = ["nbtzip", "nbtzip-nbt", "rtrl", "ctw", "gzip", "bzip2", "xz"]
+    methods = ["nbtzip", "nbtzip-rnn", "nbtzip-nbt", "nbtzip-no-rnn", "rtrl", "ctw"]
+    methods += ["gzip", "bzip2", "xz"]
     args = [folder, "--methods", ",".join(methods), "--hidden", HIDDEN, "--format", "json"]
     rows = _json_rows(_run(args))
     files = {str(folder / "one.txt"), str(folder / "sub" / "two.txt")}
@@ -72,6 +73,8 @@ def test_bench_gives_every_method_a_row_with_real_sizes_and_correct_bpc(folder):
     assert sizes[(one, "gzip")] == len(gzip.compress(data, compresslevel=9, mtime=0))
     assert sizes[(one, "xz")] == len(lzma.compress(data, preset=9))
     config = preset(6, hidden_size=int(HIDDEN))
+    assert sizes[(one, "nbtzip-rnn")] == len(nbtzip.compress(data, config=config))
+    config = nbtzip.config.mix_preset(6, hidden_size=int(HIDDEN))
     assert sizes[(one, "nbtzip")] == len(nbtzip.compress(data, config=config))
     for m in methods:
         (total,) = [r for r in rows if r["file"] == "(total)" and r["method"] == m]

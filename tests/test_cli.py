@@ -33,7 +33,7 @@ from nbtzip.config import LEVELS
 from nbtzip.sample import english_like
 
 ROOT = Path(__file__).resolve().parent.parent
-RNN = ["--hidden", "8"]
+RNN = ["--model", "rnn", "--hidden", "8"]
 CTW = ["--model", "ctw", "--depth", "3"]
 
 
@@ -41,7 +41,7 @@ CTW = ["--model", "ctw", "--depth", "3"]
 def compiled_kernels():
     """Compile both directions of both models first, so that the one-time
     "compiling kernels" note does not land in the stderr these tests check."""
-    for config in (nbtzip.make_config(hidden_size=8), nbtzip.CTWConfig(depth=3)):
+    for config in (nbtzip.make_config(model="rnn", hidden_size=8), nbtzip.CTWConfig(depth=3)):
         # Compressible, or the block is stored and the decoder never runs.
         nbtzip.decompress(nbtzip.compress(b"warm up " * 50, config=config))
 
@@ -184,7 +184,7 @@ def test_verbose_reports_ratio_bpc_and_speed_and_quiet_reports_nothing(tmp_path)
 def test_levels_and_model_flags_reach_the_file_header(tmp_path, flags, hidden):
     src = tmp_path / "x"
     src.write_bytes(b"level test")
-    assert run("compress", *flags, "--seed", "12", src).exit_code == 0
+    assert run("compress", "--model", "rnn", *flags, "--seed", "12", src).exit_code == 0
     config = nbtzip.info(tmp_path / "x.nbt").config
     assert (config.hidden_size, config.seed) == (hidden, 12)
 
@@ -438,7 +438,7 @@ def test_usage_errors_exit_2_without_touching_files(tmp_path, args):
 
 
 def test_rtrl_refusal_names_the_limit():
-    result = run("compress", "--algorithm", "rtrl", "-")
+    result = run("compress", "--model", "rnn", "--algorithm", "rtrl", "-")
     assert "rtrl" in result.stderr and str(nbtzip.config.RTRL_MAX_HIDDEN) in result.stderr
 
 
@@ -501,7 +501,17 @@ def test_ctrl_c_is_honoured_promptly_inside_a_block_of_a_large_model(tmp_path):
     src.write_bytes(english_like(65536, seed=9))
     before = snapshot(tmp_path)
     child = subprocess.Popen(
-        [sys.executable, "-m", "nbtzip", "compress", "--hidden", "4096", str(src)],
+        [
+            sys.executable,
+            "-m",
+            "nbtzip",
+            "compress",
+            "--model",
+            "rnn",
+            "--hidden",
+            "4096",
+            str(src),
+        ],
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -862,7 +872,7 @@ def test_a_failed_rm_says_so_and_keeps_the_output(tmp_path, monkeypatch):
 def test_the_last_level_given_wins_like_gzip(tmp_path, flags, level):
     (tmp_path / "x").write_bytes(b"ab")
     assert run("compress", *flags, tmp_path / "x").exit_code == 0
-    assert nbtzip.info(tmp_path / "x.nbt").config.hidden_size == LEVELS[level].hidden_size
+    assert nbtzip.info(tmp_path / "x.nbt").config == nbtzip.config.mix_preset(level).sized(2, 2)
 
 
 def test_levels_and_ctw(tmp_path):

@@ -19,8 +19,9 @@ from nbtzip.sample import english_like
 CASES_PER_MODEL = 400
 
 MODELS = {
-    "rnn": nbtzip.make_config(hidden_size=6),
+    "rnn": nbtzip.make_config(model="rnn", hidden_size=6),
     "ctw": nbtzip.CTWConfig(depth=3, table_bits=12),
+    "mix": nbtzip.make_config(1),  # the default model, smallest level
 }
 
 
@@ -28,7 +29,7 @@ def _stream(config):
     """Three short blocks, so block headers and model state across blocks are exercised."""
     data = english_like(450, seed=21) + bytes([0, 255, 128])
     out = io.BytesIO()
-    encoder = container.StreamEncoder(out, config, alphabet_of(data))
+    encoder = container.StreamEncoder(out, config, alphabet_of(data), size=len(data))
     for start in range(0, len(data), 151):
         encoder.write_block(data[start : start + 151])
     encoder.finish()

@@ -18,6 +18,7 @@ def test_golden_files_of_every_format_version_are_present():
     for version in ("v1", "v2"):
         assert {f"{version}/empty.nbt", f"{version}/ctw-default.txt.nbt"} <= names
     assert "v1/rnn-kalman-h12.txt.nbt" in names
+    assert {"v2/mix-default.txt.nbt", "v2/mix-empty.nbt"} <= names
 
 
 @pytest.mark.parametrize("packed", PACKED, ids=IDS)

@@ -25,11 +25,20 @@ import click
 import numpy as np
 
 from .. import api, models
-from ..config import DEFAULT_LEVEL, RTRL_MAX_HIDDEN, CTWConfig, preset
+from ..config import DEFAULT_LEVEL, RTRL_MAX_HIDDEN, CTWConfig, mix_preset, preset
 from . import report
 from .report import TOTAL
 
-DEFAULT_METHODS = ("nbtzip", "nbtzip-nbt", "ctw", "gzip", "bzip2", "xz")
+DEFAULT_METHODS = (
+    "nbtzip",
+    "nbtzip-rnn",
+    "nbtzip-nbt",
+    "nbtzip-no-rnn",
+    "ctw",
+    "gzip",
+    "bzip2",
+    "xz",
+)
 # Time-budgeted runs start with a prefix this long and grow it from the measured speed.
 PROBE_BYTES = 256
 WARMUP = b"warm up the kernels before timing anything\n" * 4
@@ -71,9 +80,21 @@ def _rnn(name, **fixed):
     return factory
 
 
+def _mix(name, **fixed):
+    def factory(level, hidden):
+        options = dict(fixed)
+        if hidden is not None and "hidden_size" not in fixed:
+            options["hidden_size"] = hidden
+        return _model_method(name, mix_preset(level, **options))
+
+    return factory
+
+
 # name -> factory(level, hidden) -> Method. Tests add entries here.
 METHODS = {
-    "nbtzip": _rnn("nbtzip"),
+    "nbtzip": _mix("nbtzip"),  # the default model
+    "nbtzip-rnn": _rnn("nbtzip-rnn"),  # the paper's RNN alone, Kalman NoBackTrack
+    "nbtzip-no-rnn": _mix("nbtzip-no-rnn", hidden_size=0),  # the default without its RNN
     "nbtzip-nbt": _rnn("nbtzip-nbt", gradient="nbt", step="sgd"),
     "rtrl": _rnn("rtrl", gradient="rtrl", step="kalman"),
     "ctw": lambda level, hidden: _model_method("ctw", CTWConfig()),

@@ -149,9 +149,12 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
         return api.make_config(model="ctw", depth=depth)
     if depth is not None:
         raise click.UsageError("--depth applies to --model ctw")
+    if model == "mix" and (algorithm or rank):
+        raise click.UsageError("--algorithm and --rank apply to --model rnn")
     try:
         return api.make_config(
             DEFAULT_LEVEL if level is None else level,
+            model=model,
             algorithm=algorithm,
             hidden_size=hidden,
             rank=rank,
@@ -172,10 +175,11 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
 )
 @click.option(
     "--model",
-    type=click.Choice(["rnn", "ctw"]),
-    default="rnn",
+    type=click.Choice(["mix", "rnn", "ctw"]),
+    default="mix",
     show_default=True,
-    help="The predictor: the NoBackTrack RNN, or context tree weighting.",
+    help="The predictor: context mixing with the NoBackTrack RNN inside (mix), "
+    "the paper's RNN alone (rnn), or context tree weighting (ctw).",
 )
 @click.option(
     "--algorithm",

@@ -1,0 +1,160 @@
+"""The mixing model (nbtzip/mix): valid probabilities, determinism, sizing, stability, learning.
+
+Small configurations and generated data only, so the tests run in seconds once
+the kernels are compiled (the first run compiles them, about a minute).
+"""
+
+import dataclasses
+import hashlib
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nbtzip.alphabet import Alphabet
+from nbtzip.coding.codec import BlockCodec, Model, forced_decisions
+from nbtzip.config import MixConfig, from_bytes, mix_preset, to_bytes
+from nbtzip.mix.measure import code_lengths, probabilities
+from nbtzip.mix.model import FREQ_TOTAL
+from nbtzip.mix.state import memory_bytes, new_state
+
+SMALL = MixConfig(hidden_size=8, ctw_depth=6, me_order=4)
+TEXT = (
+    b"Alice was beginning to get very tired of sitting by her sister on the bank, "
+    b"and of having nothing to do: once or twice she had peeped into the book her "
+    b"sister was reading, but it had no pictures or conversations in it.\n"
+)
+
+
+def _random(n, seed=1):
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+INPUTS = {
+    "zeros": bytes(3000),
+    "one byte repeated": b"e" * 3000,
+    "random": _random(3000),
+    "text": TEXT * 10,
+    "single byte": b"x",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_probabilities_strictly_inside_0_1(name):
+    p = probabilities(INPUTS[name], SMALL)
+    assert np.all(np.isfinite(p))
+    assert np.all(p > 0.0) and np.all(p < 1.0)
+    bits = code_lengths(INPUTS[name], SMALL)
+    assert np.all(np.isfinite(bits)) and np.all(bits >= 0.0)
+
+
+def test_without_rnn_and_every_component_off():
+    data = TEXT * 4
+    for change in (
+        dict(hidden_size=0),
+        dict(ctw_depth=0),
+        dict(match_min_len=0),
+        dict(apm_weight=0.0),
+        dict(me_order=0, me_word=0),
+        dict(hidden_size=0, ctw_depth=0, match_min_len=0, me_order=0, me_word=0),
+    ):
+        bits = code_lengths(data, dataclasses.replace(SMALL, **change))
+        assert np.all(np.isfinite(bits)), change
+        assert bits.sum() / len(data) < 8.0, change
+
+
+def test_two_runs_are_bitwise_identical():
+    data = TEXT * 3 + _random(500)
+    assert code_lengths(data, SMALL).tobytes() == code_lengths(data, SMALL).tobytes()
+
+
+def _digest():
+    data = TEXT * 3 + _random(400) + b"\x00" * 300
+    h = hashlib.sha256()
+    h.update(code_lengths(data, SMALL).tobytes())
+    h.update(code_lengths(data, dataclasses.replace(SMALL, hidden_size=0)).tobytes())
+    return h.hexdigest()
+
+
+def test_generic_cpu_target_gives_identical_code_lengths(tmp_path):
+    env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CACHE_DIR=str(tmp_path))
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import test_mix as t; print(t._digest())"
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = subprocess.run(
+        [sys.executable, "-c", code, here], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == _digest()
+
+
+def test_tables_are_sized_to_the_input():
+    config = mix_preset()
+    small = config.sized(1024, 60)
+    big = config.sized(10_000_000, 60)
+    assert small.me_row_bits < big.me_row_bits
+    assert small.ctw_table_bits < big.ctw_table_bits
+    assert small.match_bits < big.match_bits
+    assert memory_bytes(new_state(small, np.ones(256, bool))) < 20 << 20
+    # unknown size keeps the caps; a 256-symbol alphabet still fits the budget
+    capped = config.sized(None, 256)
+    assert capped.ctw_table_bits == config.ctw_table_bits
+    assert memory_bytes(new_state(capped, np.ones(256, bool))) < 500 << 20
+
+
+def test_config_round_trips_through_the_header_encoding():
+    for level in range(1, 10):
+        config = mix_preset(level).sized(12345, 70)
+        assert from_bytes(to_bytes(config)) == config
+
+
+def test_every_level_keeps_the_rnn():
+    for level in range(1, 10):
+        assert mix_preset(level).hidden_size > 0
+
+
+def test_direct_connection_guard_keeps_an_aggressive_step_finite():
+    # A step far above the prototype's divergence point (rate / prior ~ 1.4),
+    # on input that alternates rare symbols, runs and noise.
+    wild = dataclasses.replace(SMALL, me_rate=8.0, me_prior=0.25, hidden_size=0)
+    data = (_random(700, 2) + b"a" * 300 + bytes(range(256)) + b"ab" * 200) * 3
+    bits = code_lengths(data, wild)
+    assert np.all(np.isfinite(bits))
+    alphabet = Alphabet(np.ones(256, bool))
+    state = new_state(wild.sized(len(data), 256), alphabet.present)
+    forced = forced_decisions(alphabet.present)
+    BlockCodec(Model(state, True, FREQ_TOTAL, forced), alphabet).code_lengths(data)
+    assert np.all(np.isfinite(state.soft.weights))
+    assert np.abs(state.soft.weights).max() <= 16.0
+
+
+def test_repeated_text_is_learned():
+    bits = code_lengths(TEXT * 8, SMALL)
+    last = bits[-len(TEXT) :].sum() / len(TEXT)
+    assert last < 0.3
+
+
+def test_order2_source_approaches_its_entropy():
+    rng = np.random.default_rng(7)
+    symbols = 4
+    table = rng.dirichlet(np.full(symbols, 0.4), size=(symbols, symbols))
+    n = 12000
+    seq = [0, 1]
+    for _ in range(n - 2):
+        seq.append(int(rng.choice(symbols, p=table[seq[-2], seq[-1]])))
+    seq = np.array(seq)
+    # entropy rate under the empirical pair frequencies of the sequence
+    pairs = np.zeros((symbols, symbols))
+    np.add.at(pairs, (seq[:-2], seq[1:-1]), 1.0)
+    weights = pairs / pairs.sum()
+    rate = -sum(
+        weights[a, b] * sum(q * math.log2(q) for q in table[a, b] if q > 0)
+        for a in range(symbols)
+        for b in range(symbols)
+    )
+    data = bytes(b"acgt"[s] for s in seq)
+    bits = code_lengths(data, SMALL)
+    tail = bits[n // 2 :].mean()
+    assert tail < rate + 0.08, (tail, rate)
