@@ -11,7 +11,7 @@ import dataclasses
 import struct
 from dataclasses import dataclass, field
 
-GRADIENTS = ("nbt", "rtrl", "none")
+GRADIENTS = ("nbt", "rtrl", "none", "short")
 STEPS = ("kalman", "sgd")
 FISHERS = ("exact", "op")
 
@@ -21,6 +21,10 @@ RTRL_MAX_HIDDEN = 64
 
 # Kalman prior on theta for the NoBackTrack estimate (chosen by measurement).
 NBT_LAMBDA_THETA = 3000.0
+
+# gradient "short" when exact_steps / remainder are not given.
+SHORT_EXACT_STEPS = 2
+SHORT_REMAINDER = 0.0
 
 
 class ConfigError(ValueError):
@@ -32,7 +36,9 @@ class RNNConfig:
     """The character RNN of eq. (27)-(28) and how it learns.
 
     gradient: how dh/dtheta is estimated: "nbt" (NoBackTrack, rank `rank`),
-        "rtrl" (exact, the reference), "none" (theta frozen, readout only).
+        "rtrl" (exact, the reference), "none" (theta frozen, readout only),
+        "short" (the last `exact_steps` transitions exactly plus `remainder` times
+        a NoBackTrack estimate of the rest, rank `rank`: learners/short.py).
     step: the step rule for theta and phi: "kalman" (quasi-diagonal, Algorithm 2)
         or "sgd" (Euclidean, eta_t = sgd_c / (n sqrt t), Algorithm 1).
     """
@@ -58,6 +64,12 @@ class RNNConfig:
     fan_in: int = 10
     sigma_w: float = 1.0
     sigma_r: float = 1.0
+    # gradient "short" only (other gradients ignore them and hold None; they are
+    # not in the header then, so the bytes of every other configuration are
+    # unchanged): K exact steps, and the remainder's weight c in [0, 1]
+    # (0: truncated, T_K; 1: unbiased, E_K).
+    exact_steps: int | None = None
+    remainder: float | None = None
 
     def __post_init__(self):
         _check_int("hidden_size", self.hidden_size, 1, 4096)
@@ -67,6 +79,19 @@ class RNNConfig:
             auto = self.hidden_size if self.gradient == "rtrl" else NBT_LAMBDA_THETA
             object.__setattr__(self, "lambda_theta", float(auto))
         _check_choice("gradient", self.gradient, GRADIENTS)
+        if self.gradient == "short":
+            if self.exact_steps is None:
+                object.__setattr__(self, "exact_steps", SHORT_EXACT_STEPS)
+            if self.remainder is None:
+                object.__setattr__(self, "remainder", SHORT_REMAINDER)
+            _check_int("exact_steps", self.exact_steps, 1, 16)
+            _check_float("remainder", self.remainder, positive=False)
+            if self.remainder > 1.0:
+                raise ConfigError("remainder must be at most 1")
+            object.__setattr__(self, "remainder", float(self.remainder))
+        else:
+            object.__setattr__(self, "exact_steps", None)
+            object.__setattr__(self, "remainder", None)
         _check_choice("step", self.step, STEPS)
         _check_choice("fisher", self.fisher, FISHERS)
         _check_int("rank", self.rank, 1, 64)
@@ -127,8 +152,10 @@ def model_name(config) -> str:
 # Header encoding: one byte naming the model, then every field in declaration
 # order: choices as their index (1 byte), integers as unsigned LEB128, floats
 # as little-endian float64. About 50 bytes for an RNN, against ~200 as JSON,
-# which matters on small files. Adding or reordering fields is a format change.
+# which matters on small files. Adding or reordering fields is a format change,
+# except for the trailing SHORT_ONLY fields: only gradient "short" writes them.
 CHOICES = {"gradient": GRADIENTS, "step": STEPS, "fisher": FISHERS}
+SHORT_ONLY = ("exact_steps", "remainder")
 _MODEL_IDS = {"rnn": 0, "ctw": 1}
 
 
@@ -138,9 +165,16 @@ def _kind(cls, f):
     return "float" if "float" in str(f.type) else "int"
 
 
+def _absent(name, values) -> bool:
+    """Fields that only gradient "short" has: written after all others, and only then."""
+    return name in SHORT_ONLY and values.get("gradient") != "short"
+
+
 def to_bytes(config) -> bytes:
     out = bytearray([_MODEL_IDS[model_name(config)]])
     for f in dataclasses.fields(config):
+        if _absent(f.name, vars(config)):
+            continue
         value = getattr(config, f.name)
         kind = _kind(type(config), f)
         if kind == "choice":
@@ -167,6 +201,8 @@ def from_bytes(raw: bytes):
     values = {}
     try:
         for f in dataclasses.fields(cls):
+            if _absent(f.name, values):
+                continue
             kind = _kind(cls, f)
             if kind == "choice":
                 choices = CHOICES[f.name]

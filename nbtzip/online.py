@@ -18,9 +18,9 @@ import numpy as np
 from numba import njit
 
 from . import mathfn, rnn
-from .learners import kalman, nbt, rtrl, sgd
+from .learners import kalman, nbt, rtrl, sgd, short
 
-GRAD_NBT, GRAD_RTRL, GRAD_NONE = 0, 1, 2
+GRAD_NBT, GRAD_RTRL, GRAD_NONE, GRAD_SHORT = 0, 1, 2, 3
 STEP_KALMAN, STEP_SGD = 0, 1
 FISHER_EXACT, FISHER_OP = 0, 1
 
@@ -70,6 +70,8 @@ Net = namedtuple(
         "acc1",
         "acc2",
         "g0",
+        # the last K transitions of E_K / T_K (learners/short.py)
+        "short",
         # PRNG state; counters = [t, previous symbol or -1]
         "rng",
         "counters",
@@ -93,6 +95,8 @@ def new_net(config, alphabet_size):
     kalman_theta = learns_theta and config.step == "kalman"
     kalman_phi = config.step == "kalman"
     k = config.rank if config.gradient == "nbt" else 0
+    if config.gradient == "short" and config.remainder > 0.0:
+        k = config.rank  # the remainder's pairs; T_K (remainder 0) keeps none
     g_rows = rows if config.gradient == "rtrl" else 0
     # rank-one NoBackTrack under Kalman never writes g out (see learn, steps 5-6)
     fused_gradient = kalman_theta and config.gradient == "nbt" and config.rank == 1
@@ -105,7 +109,9 @@ def new_net(config, alphabet_size):
 
     ihyper = np.array(
         [
-            {"nbt": GRAD_NBT, "rtrl": GRAD_RTRL, "none": GRAD_NONE}[config.gradient],
+            {"nbt": GRAD_NBT, "rtrl": GRAD_RTRL, "none": GRAD_NONE, "short": GRAD_SHORT}[
+                config.gradient
+            ],
             {"kalman": STEP_KALMAN, "sgd": STEP_SGD}[config.step],
             {"exact": FISHER_EXACT, "op": FISHER_OP}[config.fisher],
             alphabet_size,
@@ -129,6 +135,10 @@ def new_net(config, alphabet_size):
         jpkk=sized(kalman_phi, n + 1, A), mp00=sized(kalman_phi, A),
         w_norm=z(n), signs=z(n), coef=z(n), acc1=z(max(n, A)), acc2=z(max(n, A)),
         g0=z(n),
+        short=(
+            short.new_state(config.exact_steps, config.remainder, k, pre.shape[0], n)
+            if config.gradient == "short" else short.empty_state()
+        ),
         rng=state, counters=np.array([1, -1], dtype=np.int64),
         ihyper=ihyper, fhyper=fhyper,
     )  # fmt: skip
@@ -199,6 +209,14 @@ def learn(net, y):
                 nbt.gradient(
                     net.H, net.vbar, net.wscale, net.wbar, True, y_prev, net.a_in, net.g,
                 )  # fmt: skip
+            elif grad_kind == GRAD_SHORT:  # exact last K steps + c * remainder
+                short.remainder_gradient(
+                    net.H, net.vbar, net.wscale, net.wbar, net.short.weight[0], net.g
+                )
+                short.exact_gradient(
+                    net.H, net.pre, net.short.ain, net.short.jac, net.short.sym, t, net.g,
+                    net.short.u, net.short.u_next,
+                )  # fmt: skip
             else:
                 rtrl.gradient(net.H, net.G, net.g)  # eq. (6)
             # 6. eqs. (25)-(26) (Kalman) or (12) (Euclidean)
@@ -221,6 +239,8 @@ def learn(net, y):
         for m in range(net.vbar.shape[0]):
             rnn.propagate(net.theta, net.pre, net.a, net.vbar[m], net.v_next)
             net.vbar[m, :] = net.v_next
+    elif grad_kind == GRAD_SHORT:
+        _advance_short(net, y, t, use_kalman)
     elif grad_kind == GRAD_RTRL:
         rtrl.advance(net.theta, net.pre, net.a, net.a_in, y, net.G, net.G_next, net.coef)
         net.G[:] = net.G_next
@@ -266,6 +286,25 @@ def _reduce(net, y_prev, use_kalman):
             net.vbar[m], net.wscale[m:m + 1], net.wbar[m], wbar_norm, net.w_norm, net.signs,
             y_prev, net.a_in, net.coef,
         )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def _advance_short(net, y, t, use_kalman):
+    """Record transition t (updated theta, a(t), y(t)); move the remainder pairs, norms
+    from J_theta after step 6 (Kalman) or Euclidean, as _reduce does for NoBackTrack."""
+    st = net.short
+    short.record(net.theta, net.pre, net.a, y, st.ain, st.jac, st.sym, t % st.sym.shape[0])
+    if net.vbar.shape[0] == 0:
+        return
+    sq = net.wsq if use_kalman else nbt.euclidean_sq(net.wbar)
+    if short.folds(t, st.sym):
+        for m in range(net.vbar.shape[0]):
+            nbt.draw_signs(net.rng, st.signs[m])
+    short.advance_remainder(
+        net.pre, t, st.ain, st.jac, st.sym, net.vbar, net.wscale, net.wbar, sq, st.signs,
+        net.coef, st.col, st.col_next, st.x, st.x_next, st.jv, st.w_norm,
+        (net.mt00, net.jt0k, net.jtkk, net.fhyper[0]), net.inv_w, use_kalman,
+    )  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy")
