@@ -77,6 +77,18 @@ ALGORITHMS = {
     "kalman": {"gradient": "nbt", "step": "kalman"},  # Algorithm 2, the default
     "nbt": {"gradient": "nbt", "step": "sgd"},  # Algorithm 1 (Euclidean)
     "rtrl": {"gradient": "rtrl", "step": "kalman"},  # exact gradient, the reference
+    # exact last K steps (T_K), plus the unbiased NoBackTrack remainder (E_K);
+    # Kalman steps (docs/LEARNERS.md)
+    **{
+        f"{kind}{k}": {
+            "gradient": "short",
+            "step": "kalman",
+            "exact_steps": k,
+            "remainder": 1.0 if kind == "e" else 0.0,
+        }
+        for kind in "te"
+        for k in (1, 2)
+    },  # fmt: skip
 }
 MODELS = ("rnn", "ctw")
 
@@ -86,7 +98,7 @@ def make_config(level=DEFAULT_LEVEL, *, config=None, model="rnn", algorithm=None
 
     config: an RNNConfig or CTWConfig used as is (options then override its
     fields). Otherwise model "rnn" starts from preset(level) and "ctw" from
-    CTWConfig(). algorithm: "kalman", "nbt" or "rtrl" (RNN only). Options set
+    CTWConfig(). algorithm: a name of ALGORITHMS (RNN only). Options set
     to None are ignored, so a CLI can pass its unset flags straight through.
     """
     options = {k: v for k, v in options.items() if v is not None}
