@@ -25,6 +25,13 @@ NBT_LAMBDA_THETA = 3000.0
 # gradient "short" when exact_steps / remainder are not given.
 SHORT_EXACT_STEPS = 2
 SHORT_REMAINDER = 0.0
+# Its Kalman prior: lambda_theta = 50 + 1000 c^2 for remainder weight c (the
+# remainder's noise power grows as c^2). Measured on 30 KB of alice29.txt,
+# 2 seeds: T2's best lambda is 50 at n = 32, 64 and 100 (n = 100: 25 -> 3.310,
+# 50 -> 3.295, 100 -> 3.318, 200 -> 3.357 bpc); E2 at c = 0.25 is best at
+# 100-200, E1 and E2 at c = 1 at 300-1000 (docs/LEARNERS.md).
+SHORT_LAMBDA_THETA = 50.0
+SHORT_LAMBDA_NOISE = 1000.0
 
 
 class ConfigError(ValueError):
@@ -52,7 +59,7 @@ class RNNConfig:
     # None picks the measured default: lambda_phi = hidden_size (the paper's
     # Lambda = n); lambda_theta = hidden_size for the exact RTRL gradient, and
     # NBT_LAMBDA_THETA for NoBackTrack, whose noisy estimate needs a stronger
-    # prior (README, "Choosing the defaults").
+    # prior (README, "Choosing the defaults"); SHORT_LAMBDA_* for "short".
     lambda_theta: float | None = None
     lambda_phi: float | None = None
     fisher: str = "exact"
@@ -75,9 +82,6 @@ class RNNConfig:
         _check_int("hidden_size", self.hidden_size, 1, 4096)
         if self.lambda_phi is None:
             object.__setattr__(self, "lambda_phi", float(self.hidden_size))
-        if self.lambda_theta is None:
-            auto = self.hidden_size if self.gradient == "rtrl" else NBT_LAMBDA_THETA
-            object.__setattr__(self, "lambda_theta", float(auto))
         _check_choice("gradient", self.gradient, GRADIENTS)
         if self.gradient == "short":
             if self.exact_steps is None:
@@ -92,6 +96,12 @@ class RNNConfig:
         else:
             object.__setattr__(self, "exact_steps", None)
             object.__setattr__(self, "remainder", None)
+        if self.lambda_theta is None:
+            if self.gradient == "short":
+                auto = SHORT_LAMBDA_THETA + SHORT_LAMBDA_NOISE * self.remainder**2
+            else:
+                auto = self.hidden_size if self.gradient == "rtrl" else NBT_LAMBDA_THETA
+            object.__setattr__(self, "lambda_theta", float(auto))
         _check_choice("step", self.step, STEPS)
         _check_choice("fisher", self.fisher, FISHERS)
         _check_int("rank", self.rank, 1, 64)

@@ -124,7 +124,8 @@ def new_net(config, alphabet_size):
         h=z(n), a=z(n), a_in=z(pre.shape[0], n), h_next=z(n), a_next=z(n),
         logits=z(A), p=z(A), delta=z(A), H=z(n), fisher=z(A),
         vbar=z(k, n), wscale=np.ones(k), wbar=z(k, rows, n), wsq=z(k), v_next=z(n),
-        inv_w=sized(kalman_theta, pre.shape[0], n),
+        # T_K keeps no pair, so no norms of w_i (and no 1/D tail for them)
+        inv_w=sized(kalman_theta and not (config.gradient == "short" and k == 0), pre.shape[0], n),
         G=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         G_next=z(n if g_rows else 0, g_rows, n if g_rows else 0),
         g=sized(learns_theta and not fused_gradient, rows, n),
@@ -233,7 +234,7 @@ def learn(net, y):
 
     # 8. transition with the updated theta, x(t) = y(t) (eqs. (16)-(18), (27));
     # a(t) gathered onto each unit's weights serves RTRL now and steps 5-7 next time
-    if learns_theta:
+    if learns_theta and grad_kind != GRAD_SHORT:  # short.record gathers its own
         rnn.gather_inputs(net.a, net.pre, net.a_in)
     if grad_kind == GRAD_NBT:
         for m in range(net.vbar.shape[0]):
