@@ -77,18 +77,13 @@ ALGORITHMS = {
     "kalman": {"gradient": "nbt", "step": "kalman"},  # Algorithm 2, the default
     "nbt": {"gradient": "nbt", "step": "sgd"},  # Algorithm 1 (Euclidean)
     "rtrl": {"gradient": "rtrl", "step": "kalman"},  # exact gradient, the reference
-    # exact last K steps (T_K), plus the unbiased NoBackTrack remainder (E_K);
-    # Kalman steps (docs/LEARNERS.md)
-    **{
-        f"{kind}{k}": {
-            "gradient": "short",
-            "step": "kalman",
-            "exact_steps": k,
-            "remainder": 1.0 if kind == "e" else 0.0,
-        }
-        for kind in "te"
-        for k in (1, 2)
-    },  # fmt: skip
+    # exact last K steps (T_K), or the same plus the unbiased NoBackTrack
+    # remainder (E_K); Kalman steps. t4 is the one to use (docs/LEARNERS.md).
+    "t1": {"gradient": "short", "exact_steps": 1, "remainder": 0.0, "step": "kalman"},
+    "t2": {"gradient": "short", "exact_steps": 2, "remainder": 0.0, "step": "kalman"},
+    "t4": {"gradient": "short", "exact_steps": 4, "remainder": 0.0, "step": "kalman"},
+    "e1": {"gradient": "short", "exact_steps": 1, "remainder": 1.0, "step": "kalman"},
+    "e2": {"gradient": "short", "exact_steps": 2, "remainder": 1.0, "step": "kalman"},
 }
 MODELS = ("rnn", "ctw")
 

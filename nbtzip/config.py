@@ -22,8 +22,12 @@ RTRL_MAX_HIDDEN = 64
 # Kalman prior on theta for the NoBackTrack estimate (chosen by measurement).
 NBT_LAMBDA_THETA = 3000.0
 
-# gradient "short" when exact_steps / remainder are not given.
-SHORT_EXACT_STEPS = 2
+# gradient "short" when exact_steps / remainder are not given: T4, measured
+# (30 KB, 2 seeds, n = 32, docs/LEARNERS.md) to recover 100 % of RTRL's gain over
+# a frozen theta on English (T2 99 %) and 95-100 % on the long-range synthetic
+# sources (T2 64-86 %), at 1.04-1.08x NoBackTrack's time per byte; a remainder
+# made it worse everywhere at K = 4.
+SHORT_EXACT_STEPS = 4
 SHORT_REMAINDER = 0.0
 # Its Kalman prior: lambda_theta = 50 + 1000 c^2 for remainder weight c (the
 # remainder's noise power grows as c^2). Measured on 30 KB of alice29.txt,

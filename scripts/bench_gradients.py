@@ -11,7 +11,7 @@ lambda_theta default (config.py, chosen by measurement: docs/LEARNERS.md):
     nbt       the paper's NoBackTrack, rank one
     e1, e2    exact last 1 / 2 steps plus the unbiased NoBackTrack remainder (E_K)
     e2@c      the same with the remainder weighted by c (biased, less noisy)
-    t1 .. t4  exact last K steps, no remainder (T_K, truncated backpropagation)
+    t1 .. t8  exact last K steps, no remainder (T_K, truncated backpropagation)
     default   whatever RNNConfig() learns with
 
 Share = (frozen - x) / (frozen - rtrl), the part of the exact gradient's gain
@@ -55,6 +55,7 @@ ESTIMATES = {
     "t2": _short(2, 0.0),
     "t3": _short(3, 0.0),
     "t4": _short(4, 0.0),
+    "t8": _short(8, 0.0),
     "default": {},
 }
 

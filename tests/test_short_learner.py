@@ -42,7 +42,7 @@ def test_short_configurations_round_trip_through_the_header(options):
 
 
 def test_short_fields_apply_to_gradient_short_only():
-    assert RNNConfig(gradient="short").exact_steps == 2
+    assert RNNConfig(gradient="short").exact_steps == 4
     assert RNNConfig(gradient="short").remainder == 0.0
     assert RNNConfig(gradient="nbt", exact_steps=3, remainder=1.0).exact_steps is None
     for bad in ({"exact_steps": 0}, {"exact_steps": 17}, {"remainder": 1.5}, {"remainder": -1}):
@@ -50,7 +50,7 @@ def test_short_fields_apply_to_gradient_short_only():
             RNNConfig(gradient="short", **bad)
 
 
-@pytest.mark.parametrize("name", ["t2", "e2", "t1", "e1"])
+@pytest.mark.parametrize("name", ["t4", "t2", "e2", "t1", "e1"])
 def test_algorithms_select_the_estimates_by_name(name):
     config = nbtzip.make_config(2, algorithm=name)
     assert (config.gradient, config.exact_steps) == ("short", int(name[1]))
