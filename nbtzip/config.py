@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 GRADIENTS = ("nbt", "rtrl", "none", "short")
 STEPS = ("kalman", "sgd")
@@ -119,10 +119,46 @@ class RNNConfig:
         for name in ("sigma_w", "sigma_r"):
             _check_float(name, getattr(self, name), positive=False)
 
+    def memory_bytes(self, alphabet_size: int) -> int:
+        """Bytes of the model state a stream of this network over alphabet_size
+        symbols allocates: every array of rnn.step.new_net (shapes as there; the
+        tests hold the two together) and the codec's frequency table. Known from
+        the configuration alone, so a decoder can refuse before it allocates."""
+        n, alpha = self.hidden_size, alphabet_size
+        d = min(self.fan_in, n)  # network.init_params: presynaptic units per unit
+        width = (alpha + 7) // 8 * 8  # network.padded: the readout's width
+        rows = 1 + alpha + d  # bias, input weights, recurrent weights
+        learns = self.gradient != "none"
+        kalman_theta = learns and self.step == "kalman"
+        kalman_phi = self.step == "kalman"
+        k = self.rank if self.gradient == "nbt" else 0
+        short = self.gradient == "short"
+        if short and self.remainder > 0.0:
+            k = self.rank  # the remainder's pairs
+        fused = kalman_theta and self.gradient == "nbt" and self.rank == 1
+        words = (
+            rows * n + d * n + (1 + n) * width  # theta, pre, phi
+            + 4 * n + d * n  # h, a, h_next, a_next; a_in
+            + 4 * width + n  # logits, p, delta, fisher; H
+            + k * n + 2 * k + k * rows * n + n  # vbar, wscale, wsq, wdir; v_next
+            + kalman_theta * (2 * n + 2 * rows * n)  # theta's J00, m00, J0k, Jkk
+            + (kalman_theta and not (short and k == 0)) * d * n  # theta's inv_w
+            + (self.gradient == "rtrl") * 2 * n * rows * n  # G, G_next
+            + (learns and not fused) * rows * n  # g
+            + fused * (1 + d) * n  # sparse
+            + kalman_phi * (2 * width + 2 * (n + 1) * width)  # phi's J00, m00, J0k, Jkk
+            + 3 * n + 3 * max(n, width)  # w_norm, signs, coef; acc, g0, acc_dir
+            + 4 + 2  # rng, clock
+            + (1 + 1 if not short else 0)  # short.empty_state: sym, weight
+            + (((self.exact_steps + 1) * (2 * d * n + 1) + 1 + k * n + 8 * n) if short else 0)
+            + max(alpha, 1)  # the codec's integer frequencies
+        )  # fmt: skip
+        return 8 * words
+
 
 @dataclass(frozen=True)
 class CTWConfig:
-    """Context tree weighting over bytes (see nbtzip/ctw.py).
+    """Context tree weighting over bytes (see nbtzip/ctw/).
 
     Defaults measured on the Canterbury texts (scripts/bench_ctw.py): depth 10
     beats 6 by 1 % and 8 by 0.1 %; alpha 1/16 and a clamp of 8 bits are the
@@ -152,6 +188,15 @@ class CTWConfig:
         # <= 255 because the node table stores counts in one byte each.
         _check_int("count_limit", self.count_limit, 3, 255)
 
+    def memory_bytes(self, alphabet_size: int) -> int:
+        """Bytes of the model state of a stream: ctw.model.CTWState's node table
+        (8 bytes a node), history ring (one byte a position, at least 2**12) and
+        its small tables. The alphabet changes none of them."""
+        ring_bits = max(self.table_bits, 12)  # ctw.model.MIN_RING_BITS
+        decisions = 256 * 8 + 256  # line group per decision; the codec's forced bits
+        path = 17 * (8 + 1 + 8 + 8 + 8)  # hctx, cbytes, path, pe, pw (tree.MAX_DEPTH + 1)
+        return 8 * (1 << self.table_bits) + (1 << ring_bits) + decisions + path + 8 * 3
+
 
 MODELS = {"rnn": RNNConfig, "ctw": CTWConfig}
 
@@ -165,12 +210,18 @@ def model_name(config) -> str:
 
 # Header encoding: one byte naming the model, then every field in declaration
 # order: choices as their index (1 byte), integers as unsigned LEB128, floats
-# as little-endian float64. About 50 bytes for an RNN, against ~200 as JSON,
-# which matters on small files. Adding or reordering fields is a format change,
-# except for the trailing SHORT_ONLY fields: only gradient "short" writes them.
+# as little-endian float64 (format version 1) or, in version 2, as a tag byte
+# then an integer value as LEB128 (tag 0: 3000.0, 100.0), m / 2**e as the byte e
+# and m as LEB128 (tag 2: 0.5, 0.75), or else the float64 (tag 1). About 22
+# bytes for an RNN in version 2, 50 in version 1, against ~200 as JSON, which
+# matters on small files. Version 2 writes the number of fields after the
+# model byte. Reordering fields is a format change; a field appended later must
+# have a default that keeps what older files meant, and is read as that default
+# from files written before it existed (version 1 files hold exactly the fields
+# counted in _V1_FIELDS).
 CHOICES = {"gradient": GRADIENTS, "step": STEPS, "fisher": FISHERS}
-SHORT_ONLY = ("exact_steps", "remainder")
 _MODEL_IDS = {"rnn": 0, "ctw": 1}
+_V1_FIELDS = {"rnn": 13, "ctw": 5}  # the fields version 1 files hold, in order
 
 
 def _kind(cls, f):
@@ -179,71 +230,131 @@ def _kind(cls, f):
     return "float" if "float" in str(f.type) else "int"
 
 
-def _absent(name, values) -> bool:
-    """Fields that only gradient "short" has: written after all others, and only then."""
-    return name in SHORT_ONLY and values.get("gradient") != "short"
+_INTEGRAL_FLOAT, _FLOAT64, _DYADIC = 0, 1, 2
 
 
-def to_bytes(config) -> bytes:
+def _dyadic(value: float):
+    """(m, e) with value = m / 2**e, 1 <= e <= 60, m < 2**53; None if there is none."""
+    for e in range(1, 61):
+        scaled = value * 2.0**e
+        if scaled.is_integer() and scaled < 2**53:
+            return int(scaled), e
+    return None
+
+
+def _leb128(value: int, out: bytearray) -> None:
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return
+
+
+def to_bytes(config, version: int = 2) -> bytes:
+    fields = dataclasses.fields(config)
+    if version < 2:
+        fields = fields[: _V1_FIELDS[model_name(config)]]
+    while fields and getattr(config, fields[-1].name) is None:
+        fields = fields[:-1]  # trailing fields this configuration has no use for
     out = bytearray([_MODEL_IDS[model_name(config)]])
-    for f in dataclasses.fields(config):
-        if _absent(f.name, vars(config)):
-            continue
+    if version >= 2:
+        out.append(len(fields))
+    for f in fields:
         value = getattr(config, f.name)
         kind = _kind(type(config), f)
         if kind == "choice":
             out.append(CHOICES[f.name].index(value))
+        elif kind == "float" and version >= 2 and float(value).is_integer() and value < 2**53:
+            out.append(_INTEGRAL_FLOAT)
+            _leb128(int(value), out)
+        elif kind == "float" and version >= 2 and _dyadic(float(value)) is not None:
+            m, e = _dyadic(float(value))
+            out += bytes([_DYADIC, e])
+            _leb128(m, out)
         elif kind == "float":
+            if version >= 2:
+                out.append(_FLOAT64)
             out += struct.pack("<d", float(value))
         else:
-            while True:
-                byte = value & 0x7F
-                value >>= 7
-                out.append(byte | (0x80 if value else 0))
-                if not value:
-                    break
+            _leb128(value, out)
     return bytes(out)
 
 
-def from_bytes(raw: bytes):
+class _Reader:
+    def __init__(self, raw):
+        self.raw, self.pos = raw, 0
+
+    def byte(self):
+        value = self.raw[self.pos]
+        self.pos += 1
+        return value
+
+    def leb128(self, name):
+        value = shift = 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                return value
+            if shift > 63:
+                raise ConfigError(f"{name} is not a valid integer")
+
+    def float64(self):
+        (value,) = struct.unpack_from("<d", self.raw, self.pos)
+        self.pos += 8
+        return value
+
+
+def from_bytes(raw: bytes, version: int = 2):
     """Rebuild a configuration from its header bytes; ConfigError on anything unexpected."""
     raw = bytes(raw)
     if not raw or raw[0] not in _MODEL_IDS.values():
         raise ConfigError("unknown model in configuration")
-    cls = MODELS[next(k for k, v in _MODEL_IDS.items() if v == raw[0])]
-    pos = 1
+    name = next(k for k, v in _MODEL_IDS.items() if v == raw[0])
+    cls = MODELS[name]
+    r = _Reader(raw)
+    r.pos = 1
     values = {}
     try:
-        for f in dataclasses.fields(cls):
-            if _absent(f.name, values):
-                continue
+        count = r.byte() if version >= 2 else _V1_FIELDS[name]
+        fields = dataclasses.fields(cls)
+        if count > len(fields):
+            raise ConfigError("model configuration has fields this nbtzip does not know")
+        for f in fields[:count]:  # fields appended since keep their defaults
             kind = _kind(cls, f)
             if kind == "choice":
                 choices = CHOICES[f.name]
-                if raw[pos] >= len(choices):
+                index = r.byte()
+                if index >= len(choices):
                     raise ConfigError(f"{f.name} holds an unknown choice")
-                values[f.name] = choices[raw[pos]]
-                pos += 1
+                values[f.name] = choices[index]
+            elif kind == "float" and version >= 2:
+                tag = r.byte()
+                if tag == _INTEGRAL_FLOAT:
+                    values[f.name] = float(r.leb128(f.name))
+                elif tag == _FLOAT64:
+                    values[f.name] = r.float64()
+                elif tag == _DYADIC:
+                    e = r.byte()
+                    if not 1 <= e <= 60:
+                        raise ConfigError(f"{f.name} is not a valid number")
+                    values[f.name] = r.leb128(f.name) / 2.0**e
+                else:
+                    raise ConfigError(f"{f.name} is not a valid number")
             elif kind == "float":
-                (values[f.name],) = struct.unpack_from("<d", raw, pos)
-                pos += 8
+                values[f.name] = r.float64()
             else:
-                value = shift = 0
-                while True:
-                    byte = raw[pos]
-                    pos += 1
-                    value |= (byte & 0x7F) << shift
-                    shift += 7
-                    if not byte & 0x80:
-                        break
-                    if shift > 63:
-                        raise ConfigError(f"{f.name} is not a valid integer")
-                values[f.name] = value
+                values[f.name] = r.leb128(f.name)
     except (IndexError, struct.error) as exc:
         raise ConfigError("model configuration is truncated") from exc
-    if pos != len(raw):
+    if r.pos != len(raw):
         raise ConfigError("model configuration has trailing bytes")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a field the dataclass cannot take
+        raise ConfigError(f"bad model configuration: {exc}") from None
 
 
 def _check_int(name, value, lo, hi):
@@ -268,8 +379,6 @@ def _check_choice(name, value, choices):
 @dataclass(frozen=True)
 class Level:
     hidden_size: int
-    rank: int = 1
-    extra: dict = field(default_factory=dict)
 
 
 # Presets from fast to strong. Measured on 60 KB of English: the hidden size
@@ -294,6 +403,6 @@ def preset(level: int, **overrides) -> RNNConfig:
     if level not in LEVELS:
         raise ConfigError(f"level must be 1..9, got {level!r}")
     lv = LEVELS[level]
-    base = {"hidden_size": lv.hidden_size, "rank": lv.rank, **lv.extra}
+    base = {"hidden_size": lv.hidden_size}
     base.update({k: v for k, v in overrides.items() if v is not None})
     return RNNConfig(**base)

@@ -1,92 +1,38 @@
-"""The .nbt file format: header, coded blocks, trailer; FormatError.
+"""The .nbt stream: a header naming the model, coded blocks, a trailer; FormatError.
 
-All integers are little-endian.
-
-    header   magic        8   89 4E 42 54 0D 0A 1A 0A  ("\\x89NBT\\r\\n\\x1a\\n")
-             version      1   1
-             config size  2   L, 1 .. MAX_CONFIG_BYTES
-             config       L   config.to_bytes(): model, every field, PRNG seed
-             alphabet    32   bit (b & 7) of byte (b >> 3) set iff byte b may occur
-             header CRC   4   CRC-32 of everything above
-    block    length       4   n original bytes, 1 .. BLOCK_SIZE (0 ends the blocks)
-    (repeat) payload size 4   m, at most max_payload(n); bit 31 set: a stored block
-             block CRC    4   CRC-32 of the block's original bytes
-             payload      m   one flushed range-coder stream, or for a stored block
-                              the n original bytes (m = n), which the model then
-                              learns from exactly as if it had coded them
-    trailer  end          4   0
-             length       8   total original length
-             CRC          4   CRC-32 of all original bytes
-
-The model state carries from block to block, so blocks decode in order only.
-Streams concatenate: a file may hold several streams one after another (as
+framing.py gives the bytes of each part in each format version. The model
+state carries from block to block, so blocks decode in order only. Streams
+concatenate: a file may hold several streams one after another (as
 `cat a.nbt b.nbt` makes them), each with its own header, model and trailer,
 and decodes to their originals in order, like gzip members or xz streams.
 Anything after a trailer that is not the start of another stream is refused.
 A block whose coded form would not be smaller than itself (incompressible
-data, a model that has not learned yet) is stored as it is, so no input grows
-by more than the block and stream headers.
-Every length is checked against what the format allows before anything is
-allocated, and every block is checked against its CRC before its bytes are
-handed out: a decoder returns the original bytes or raises FormatError.
+data, a model that has not learned yet) is stored as it is, and the model
+learns from it exactly as if it had coded it, so no input grows by more than
+the framing. Every length is checked against what the format allows before
+anything is allocated, and every block is checked against its CRC before its
+bytes are handed out: a decoder returns the original bytes or raises FormatError.
+The memory a stream's model takes follows from its header alone
+(memlimit.stream_memory); a decoder given a limit weighs every stream against
+it before building anything (MemoryLimitError).
 """
 
 from __future__ import annotations
 
-import struct
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from . import codecs
-from .config import LEVELS, RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_bytes, to_bytes
+from . import framing, models
+from .alphabet import alphabet_of
+from .config import RTRL_MAX_HIDDEN, ConfigError, RNNConfig, from_bytes, to_bytes
 from .crc import concat as crc_concat
+from .framing import BLOCK_SIZE, MAGIC, FormatError, read_exact, read_upto
+from .memlimit import MemoryLimitError, stream_memory
 
-MAGIC = b"\x89NBT\r\n\x1a\n"
-VERSION = 1
-BLOCK_SIZE = 1 << 16
-MAX_CONFIG_BYTES = 4096
-ALPHABET_BYTES = 32
-# A codec spends at most 16 bits on one coded decision of total 2**16, and
-# codes at most 8 decisions per byte (bitwise models), plus its flush.
-PAYLOAD_BYTES_PER_BYTE = 16
-PAYLOAD_SLACK = 64
-
-STORED = 1 << 31  # flag in a block's payload size: the bytes are stored as they are
-_PREFIX = struct.Struct("<8sBH")
-_BLOCK = struct.Struct("<III")
-_END = struct.Struct("<I")
-_TRAILER = struct.Struct("<QI")
-HEADER_FIXED = _PREFIX.size + ALPHABET_BYTES + 4
-TRAILER_SIZE = _END.size + _TRAILER.size
-
-
-class FormatError(ValueError):
-    """The data is not a valid .nbt stream, or it is damaged."""
-
-
-def max_payload(n: int) -> int:
-    return PAYLOAD_BYTES_PER_BYTE * n + PAYLOAD_SLACK
-
-
-def alphabet_of(data) -> np.ndarray:
-    """bool[256]: the byte values present in data."""
-    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)
-    return counts > 0
-
-
-def full_alphabet() -> np.ndarray:
-    return np.ones(256, dtype=bool)
-
-
-def pack_alphabet(alphabet) -> bytes:
-    return np.packbits(np.asarray(alphabet, dtype=bool), bitorder="little").tobytes()
-
-
-def unpack_alphabet(raw: bytes) -> np.ndarray:
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
-    return bits.astype(bool)
+__all__ = ["BLOCK_SIZE", "FormatError", "MemoryLimitError", "read_upto", "stream_memory"]
 
 
 @dataclass(frozen=True)
@@ -94,100 +40,45 @@ class Header:
     config: object
     alphabet: np.ndarray
     size: int  # bytes the header takes in the file
+    version: int = framing.VERSION
+
+    @property
+    def memory(self) -> int:
+        """Bytes this stream needs to be decoded (memlimit.stream_memory)."""
+        return stream_memory(self.config, int(self.alphabet.sum()))
 
 
-def check_supported(config, advice=True):
+def check_supported(config):
     """ConfigError for a configuration that validates but that nbtzip will not run.
 
     RTRL costs hidden^2 x parameters per byte: above RTRL_MAX_HIDDEN a block
-    would take hours, so neither side accepts it. advice: say how to choose a
-    configuration that runs (for the compressing side; a decoder can only refuse).
+    would take hours, so neither side accepts it.
     """
     if isinstance(config, RNNConfig) and config.gradient == "rtrl":
         if config.hidden_size > RTRL_MAX_HIDDEN:
-            message = (
+            raise ConfigError(
                 f"rtrl costs hidden^2 x parameters per byte: hidden size {config.hidden_size} "
                 f"is above its limit of {RTRL_MAX_HIDDEN}"
             )
-            if advice:
-                fits = max(n for n, lv in LEVELS.items() if lv.hidden_size <= RTRL_MAX_HIDDEN)
-                message += f" (use a level <= {fits} or a smaller hidden size)"
-            raise ConfigError(message)
 
 
-def encode_header(config, alphabet) -> bytes:
+def encode_header(config, alphabet, version=framing.VERSION) -> bytes:
     check_supported(config)
-    raw = to_bytes(config)
-    if len(raw) > MAX_CONFIG_BYTES:
+    raw = to_bytes(config, version)
+    if len(raw) > framing.MAX_CONFIG_BYTES:
         raise ConfigError("model configuration too large for the file header")
-    body = _PREFIX.pack(MAGIC, VERSION, len(raw)) + raw + pack_alphabet(alphabet)
-    return body + struct.pack("<I", zlib.crc32(body))
-
-
-def read_upto(fp, n: int) -> bytes:
-    """Up to n bytes: fewer only at end of file (pipes may return short reads)."""
-    parts = []
-    got = 0
-    while got < n:
-        more = fp.read(n - got)
-        if more is None:
-            raise FormatError("input would block; nbtzip needs a blocking file")
-        if not more:
-            break
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
-
-
-def _read_exact(fp, n: int) -> bytes:
-    data = read_upto(fp, n)
-    if len(data) < n:
-        raise FormatError("truncated file")
-    return data
+    return framing.header_bytes(version, raw, alphabet)
 
 
 def read_header(fp, start: bytes = b"") -> Header:
     """The header of a stream; start: its first bytes, already read from fp."""
-    prefix = start + read_upto(fp, _PREFIX.size - len(start))
-    if not prefix:
-        raise FormatError("empty input, not an .nbt file")
-    if not prefix.startswith(MAGIC) and not MAGIC.startswith(prefix):
-        raise FormatError("not an .nbt file")
-    if len(prefix) < _PREFIX.size:
-        raise FormatError("truncated file")
-    _, version, config_size = _PREFIX.unpack(prefix)
-    if version != VERSION:
-        raise FormatError(f"unsupported format version {version} (this nbtzip reads {VERSION})")
-    if not 1 <= config_size <= MAX_CONFIG_BYTES:
-        raise FormatError("corrupted header (bad configuration size)")
-    rest = _read_exact(fp, config_size + ALPHABET_BYTES + 4)
-    body = prefix + rest[:-4]
-    if zlib.crc32(body) != struct.unpack("<I", rest[-4:])[0]:
-        raise FormatError("corrupted header (checksum mismatch)")
+    version, raw, alphabet, size = framing.read_header_fields(fp, start)
     try:
-        config = from_bytes(rest[:config_size])
-        check_supported(config, advice=False)
+        config = from_bytes(raw, version)
+        check_supported(config)
     except ConfigError as exc:
         raise FormatError(f"unsupported model configuration: {exc}") from None
-    alphabet = unpack_alphabet(rest[config_size : config_size + ALPHABET_BYTES])
-    return Header(config, alphabet, len(body) + 4)
-
-
-def _read_block_header(fp):
-    """(n, m, crc, stored) of the next block, or None at the trailer; bounds checked."""
-    (n,) = _END.unpack(_read_exact(fp, _END.size))
-    if n == 0:
-        return None
-    m, crc = struct.unpack("<II", _read_exact(fp, 8))
-    stored = bool(m & STORED)
-    m &= ~STORED
-    if n > BLOCK_SIZE or m > max_payload(n) or (stored and m != n):
-        raise FormatError("corrupted block header (length out of range)")
-    return n, m, crc, stored
-
-
-def _read_trailer(fp):
-    return _TRAILER.unpack(_read_exact(fp, _TRAILER.size))
+    return Header(config, alphabet, size, version)
 
 
 def _next_stream(fp) -> bytes:
@@ -201,15 +92,17 @@ def _next_stream(fp) -> bytes:
 class StreamEncoder:
     """Writes one .nbt stream to a binary file object, block by block."""
 
-    def __init__(self, fp, config, alphabet):
+    def __init__(self, fp, config, alphabet, version=framing.VERSION):
+        """version: the format to write; 1 only to check old files bit for bit."""
         self.fp = fp
         self.config = config
+        self.version = version
         self.alphabet = np.asarray(alphabet, dtype=bool)
         self.length = 0
         self.crc = 0
         self.written = 0
         self._codec = None  # built on the first block: an empty stream needs no model
-        self._write(encode_header(config, self.alphabet))
+        self._write(encode_header(config, self.alphabet, version))
 
     def _write(self, data):
         self.fp.write(data)
@@ -221,7 +114,7 @@ class StreamEncoder:
         if not 1 <= n <= BLOCK_SIZE:
             raise ValueError(f"block of {n} bytes; blocks hold 1 .. {BLOCK_SIZE}")
         if self._codec is None:
-            self._codec = codecs.make_codec(self.config, self.alphabet)
+            self._codec = models.make_codec(self.config, self.alphabet)
         data = bytes(data)
         if (alphabet_of(data) & ~self.alphabet).any():
             # The input changed between the alphabet scan and now (a growing
@@ -232,10 +125,10 @@ class StreamEncoder:
         if len(payload) >= n:
             # Coding would not save anything: store the bytes. The model has
             # learned from them already; the decoder makes it absorb them too.
-            self._write(_BLOCK.pack(n, n | STORED, crc))
+            self._write(framing.block_bytes(self.version, n, n, True, crc))
             self._write(data)
         else:
-            self._write(_BLOCK.pack(n, len(payload), crc))
+            self._write(framing.block_bytes(self.version, n, len(payload), False, crc))
             self._write(payload)
         self.length += n
         self.crc = zlib.crc32(data, self.crc)
@@ -247,16 +140,18 @@ class StreamEncoder:
             self.write_block(view[start : start + BLOCK_SIZE])
 
     def finish(self):
-        self._write(_END.pack(0) + _TRAILER.pack(self.length, self.crc))
+        self._write(framing.end_bytes(self.version, self.length, self.crc))
 
 
 class StreamDecoder:
     """Reads the .nbt streams of a binary file object, one after another;
-    iterate for verified blocks. header is the current stream's."""
+    iterate for verified blocks. header is the current stream's. memlimit:
+    bytes a stream may need (0: any), checked as each header is read."""
 
-    def __init__(self, fp):
+    def __init__(self, fp, memlimit: int = 0):
         self.fp = fp
-        self.header = read_header(fp)
+        self.memlimit = memlimit
+        self.header = self._admit(read_header(fp))
         self.consumed = self.header.size  # compressed bytes read so far
         self.length = 0  # original bytes, all streams
         self.streams = 1
@@ -267,25 +162,30 @@ class StreamDecoder:
             start = _next_stream(self.fp)
             if not start:
                 return
-            self.header = read_header(self.fp, start)
+            self.header = self._admit(read_header(self.fp, start))
             self.consumed += self.header.size
             self.streams += 1
+
+    def _admit(self, header):
+        if self.memlimit and header.memory > self.memlimit:
+            raise MemoryLimitError(header.memory, self.memlimit)
+        return header
 
     def _stream(self):
         codec = None
         length = crc_all = 0
         while True:
-            block = _read_block_header(self.fp)
+            block = framing.read_block(self.fp, self.header.version)
             if block is None:
                 break
-            n, m, crc, stored = block
+            n, crc = block.length, block.crc
             if not self.header.alphabet.any():
                 raise FormatError("corrupted header (data but an empty alphabet)")
-            payload = _read_exact(self.fp, m)
-            self.consumed += _BLOCK.size + m
+            payload = read_exact(self.fp, block.payload_size)
+            self.consumed += block.framing + block.payload_size
             if codec is None:
-                codec = codecs.make_codec(self.header.config, self.header.alphabet)
-            if stored:
+                codec = models.make_codec(self.header.config, self.header.alphabet)
+            if block.stored:
                 data = payload
                 if zlib.crc32(data) != crc:
                     raise FormatError("corrupted data (checksum mismatch)")
@@ -300,8 +200,8 @@ class StreamDecoder:
             self.length += n
             crc_all = zlib.crc32(data, crc_all)
             yield data
-        total, crc = _read_trailer(self.fp)
-        self.consumed += TRAILER_SIZE
+        total, crc, size = framing.read_trailer(self.fp, self.header.version)
+        self.consumed += size
         if total != length:
             raise FormatError("corrupted trailer (length mismatch)")
         if crc != crc_all:
@@ -319,6 +219,7 @@ class Info:
     compressed_size: int
     crc32: int  # of all the original bytes
     streams: int = 1
+    memory: tuple = ()  # bytes each stream needs to decode (memlimit.stream_memory)
 
     @property
     def bits_per_byte(self) -> float:
@@ -333,6 +234,7 @@ def scan(fp) -> Info:
     """Headers, block headers and trailers of the streams, without decoding (like `xz -l`)."""
     first = None
     size = blocks = length = crc_all = streams = 0
+    memory = []
     for header, stream_size, stream_blocks, stream_length, crc in _walk(fp):
         first = first or header
         size += stream_size
@@ -340,15 +242,26 @@ def scan(fp) -> Info:
         length += stream_length
         crc_all = crc_concat(crc_all, crc, stream_length)
         streams += 1
-    return Info(first.config, int(first.alphabet.sum()), blocks, length, size, crc_all, streams)
+        memory.append(header.memory)
+    alphabet_size = int(first.alphabet.sum())
+    return Info(first.config, alphabet_size, blocks, length, size, crc_all, streams, tuple(memory))
 
 
-def stream_spans(fp) -> list[tuple[int, int]]:
-    """(offset, size) in fp of each stream, from the headers alone (fp seekable)."""
+class Span(NamedTuple):
+    """Where a stream lies in a file, how long its original is, what it needs to decode."""
+
+    offset: int
+    size: int
+    length: int
+    memory: int
+
+
+def stream_spans(fp) -> list[Span]:
+    """Each stream of fp (seekable), from the headers alone."""
     offset = fp.tell()
     spans = []
-    for _, size, _, _, _ in _walk(fp):
-        spans.append((offset, size))
+    for header, size, _, length, _ in _walk(fp):
+        spans.append(Span(offset, size, length, header.memory))
         offset += size
     return spans
 
@@ -358,15 +271,15 @@ def _walk(fp):
     skipping the payloads; the trailers' lengths are checked."""
     header = read_header(fp)
     while True:
-        size = header.size + TRAILER_SIZE
+        size = header.size
         blocks = length = 0
-        while (block := _read_block_header(fp)) is not None:
-            n, m, _, _ = block
-            _skip(fp, m)
+        while (block := framing.read_block(fp, header.version)) is not None:
+            _skip(fp, block.payload_size)
             blocks += 1
-            length += n
-            size += _BLOCK.size + m
-        total, crc = _read_trailer(fp)
+            length += block.length
+            size += block.framing + block.payload_size
+        total, crc, trailer_size = framing.read_trailer(fp, header.version)
+        size += trailer_size
         if total != length:
             raise FormatError("corrupted trailer (length mismatch)")
         yield header, size, blocks, length, crc
@@ -382,7 +295,7 @@ def _skip(fp, n: int):
     except (AttributeError, OSError):
         seekable = False
     if not seekable:
-        _read_exact(fp, n)
+        read_exact(fp, n)
         return
     # A seek past the end succeeds silently; the next read then reports truncation.
     fp.seek(n, 1)

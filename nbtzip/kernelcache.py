@@ -1,24 +1,26 @@
-"""Where numba keeps the compiled kernels, and whether they are there yet.
+"""Where numba keeps the compiled kernels, and saying so when it compiles them.
 
 numba's own cache checks only the timestamp of the file that holds a kernel,
-not of the modules it calls: after `online.py` is cached, a change to
-`learners/nbt.py` would go on running the old inlined code. For a compressor
+not of the modules it calls: after `rnn/step.py` is cached, a change to
+`rnn/learners/nbt.py` would go on running the old inlined code. For a compressor
 that is a silent wrong answer (files that other machines cannot decode), so
 `configure()` points NUMBA_CACHE_DIR at a directory named after a digest of
 every source file of the package: any change to any module starts a fresh
 cache. The directory lives in the user's cache (it also works when the
 package itself is installed read-only), and older digests are pruned.
 `configure()` must run before numba is imported: `nbtzip/__init__.py` calls it
-first thing. This module imports nothing heavy.
+first thing. This module imports nothing heavy and knows no model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -52,12 +54,21 @@ def _dir_writable(path: Path) -> bool:
     return True
 
 
+# A cache of other sources is removed once unused this long: two installs or
+# checkouts of different versions side by side would otherwise delete each
+# other's kernels on every run and recompile each time (25-100 s).
+STALE_SECONDS = 7 * 24 * 3600
+
+
 def _prune_others(base: Path, keep: str) -> None:
     # Caches of other source versions are dead weight once the code changed.
+    now = time.time()
     try:
+        (base / keep).touch()  # its modification time says when it was last used
         for entry in base.iterdir():
             if entry.is_dir() and entry.name != keep and len(entry.name) == len(keep):
-                shutil.rmtree(entry, ignore_errors=True)
+                if now - entry.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(entry, ignore_errors=True)
     except OSError:
         pass
 
@@ -93,44 +104,54 @@ def _tell_numba(env) -> None:
         numba_config.reload_config()
 
 
-def _cache_dir_for(source: Path, env) -> Path:
-    custom = env.get("NUMBA_CACHE_DIR")
-    if not custom:
-        return source.parent / "__pycache__"
-    # numba names the subdirectory after the source directory's name and a
-    # SHA-1 of its absolute path (caching._CacheLocator.get_suitable_cache_subpath).
-    import hashlib
+class _CompileNotice:
+    """A numba event listener that calls tell() once, at the first real compilation.
 
-    parent = str(source.parent)
-    digest = hashlib.sha1(parent.encode()).hexdigest()
-    return Path(custom) / f"{os.path.basename(parent)}_{digest}"
-
-
-def kernels_cached(kernel: str, env=None) -> bool:
-    """True when numba has index files for `kernel` newer than its source.
-
-    kernel: "module" (any kernel of nbtzip.module) or "module.function".
-    A heuristic for the "compiling kernels, first run only" note: a stale or
-    CPU-specific cache miss recompiles silently, which costs time, not bytes.
+    numba announces "numba:compile" only when it compiles: after a miss in its
+    cache, never when it loads a kernel from there. So the note comes exactly
+    when compiling happens, whatever made the cache miss: a first run, a
+    kernel not used before (the first decompression), a cache made on another
+    CPU, or a changed source. One byte in a pipe is the right to speak, so
+    that forked worker processes compiling at once say it once between them.
     """
-    env = os.environ if env is None else env
-    module, _, function = kernel.partition(".")
-    source = PACKAGE_DIR / (module + ".py")
-    pattern = f"{source.stem}.{function}-*.nbi" if function else f"{source.stem}.*.nbi"
+
+    def __init__(self, tell):
+        self.tell = tell
+        self.spoken = False
+        self._read, write = os.pipe()
+        os.write(write, b"!")
+        os.close(write)
+        os.set_blocking(self._read, False)
+
+    def on_start(self, event):
+        if self.spoken:
+            return
+        self.spoken = True
+        try:
+            token = os.read(self._read, 1)
+        except (BlockingIOError, OSError):  # another process took it, or it is closed
+            return
+        if token:
+            self.tell()
+
+    def on_end(self, event):
+        pass
+
+    def close(self):
+        os.close(self._read)
+
+
+@contextlib.contextmanager
+def compile_notice(tell):
+    """Within the block, tell() is called once when numba first compiles a kernel."""
+    from numba.core import event
+
+    class Listener(_CompileNotice, event.Listener):
+        pass
+
+    listener = Listener(tell)
     try:
-        stamp = source.stat().st_mtime
-        indexes = list(_cache_dir_for(source, env).glob(pattern))
-        return any(p.stat().st_mtime >= stamp for p in indexes)
-    except OSError:
-        return False
-
-
-def coding_kernel(config, decode: bool = False) -> str:
-    """The kernel ("module.function") that encodes or decodes streams of this
-    configuration: compressing compiles the encoder only, so the first
-    decompression after it compiles again."""
-    from .config import CTWConfig
-
-    if isinstance(config, CTWConfig):
-        return "ctw.decode_symbols" if decode else "ctw.encode_symbols"
-    return "engine._decode" if decode else "engine._encode"
+        with event.install_listener("numba:compile", listener):
+            yield listener
+    finally:
+        listener.close()

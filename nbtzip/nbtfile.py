@@ -14,8 +14,11 @@ import builtins
 import io
 import os
 
+from .alphabet import full_alphabet
+from .api import check_encodable, make_config
 from .config import DEFAULT_LEVEL
-from .container import BLOCK_SIZE, StreamDecoder, StreamEncoder, full_alphabet
+from .container import BLOCK_SIZE, StreamDecoder, StreamEncoder
+from .memlimit import resolve as resolve_memlimit
 
 _READ_MODES = {"r": "rb", "rb": "rb"}
 _WRITE_MODES = {"w": "wb", "wb": "wb", "x": "xb", "xb": "xb", "a": "ab", "ab": "ab"}
@@ -27,14 +30,21 @@ class NbtFile(io.BufferedIOBase):
     filename: a path, or a binary file object (left open on close).
     A reader raises FormatError where the stream is damaged; bytes it returned
     before that passed their block's CRC. Closing a writer writes the trailer.
+    memlimit: as for nbtzip.decompress (reading) and nbtzip.compress (writing);
+    a reader refuses a stream over it with MemoryLimitError.
     """
 
-    def __init__(self, filename, mode="rb", *, config=None):
+    def __init__(self, filename, mode="rb", *, config=None, memlimit=None):
         super().__init__()
         if mode not in _READ_MODES and mode not in _WRITE_MODES:
             raise ValueError(f"invalid mode {mode!r}: use 'rb', 'wb', 'xb' or 'ab'")
         self._reading = mode in _READ_MODES
         raw_mode = _READ_MODES.get(mode) or _WRITE_MODES[mode]
+        self._memlimit = resolve_memlimit(memlimit)
+        if not self._reading:
+            # Before the file is opened: a refused model leaves no empty file behind.
+            config = make_config(DEFAULT_LEVEL) if config is None else config
+            check_encodable(config, self._memlimit)
         if isinstance(filename, (str, bytes, os.PathLike)):
             self._fp = builtins.open(filename, raw_mode)
             self._owns_fp = True
@@ -50,10 +60,6 @@ class NbtFile(io.BufferedIOBase):
                 self._start = self._fp.tell() if _seekable(self._fp) else None
                 self._restart()
             else:
-                if config is None:
-                    from . import make_config
-
-                    config = make_config(DEFAULT_LEVEL)
                 self._encoder = StreamEncoder(self._fp, config, full_alphabet())
                 self._pending = bytearray()
         except BaseException:
@@ -67,7 +73,7 @@ class NbtFile(io.BufferedIOBase):
         """Decode from the first stream again (the model has to relearn)."""
         if getattr(self, "_decoder", None) is not None:
             self._fp.seek(self._start)
-        self._decoder = StreamDecoder(self._fp)
+        self._decoder = StreamDecoder(self._fp, self._memlimit)
         self._blocks = iter(self._decoder)
         self._buffer = b""
         self._offset = 0
@@ -215,6 +221,7 @@ def open(
     level=DEFAULT_LEVEL,
     *,
     config=None,
+    memlimit=None,
     encoding=None,
     errors=None,
     newline=None,
@@ -223,6 +230,8 @@ def open(
     """Open a .nbt file, like lzma.open: modes "rb"/"wb"/"xb"/"ab", or "rt"/"wt"/"xt"/"at".
 
     Writing: level, config and options choose the model as in nbtzip.compress.
+    memlimit: bytes a stream's model may take (None: the default limit; 0: none);
+    reading refuses a stream over it, writing a model over it (MemoryLimitError).
     Text modes wrap the binary file in io.TextIOWrapper.
     """
     text = "t" in mode
@@ -232,12 +241,10 @@ def open(
         raise ValueError("encoding, errors and newline apply to text modes only")
     binary_mode = mode.replace("t", "")
     if binary_mode in _WRITE_MODES:
-        from . import make_config
-
         config = make_config(level, config=config, **options)
     elif options or config is not None:
         raise ValueError("model options apply to writing only: a stream carries its own")
-    binary = NbtFile(filename, binary_mode, config=config)
+    binary = NbtFile(filename, binary_mode, config=config, memlimit=memlimit)
     if text:
         return io.TextIOWrapper(binary, encoding, errors, newline)
     return binary

@@ -109,32 +109,29 @@ def _stop(pool):
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _compress_segment(data: bytes, config) -> bytes:
-    from . import compress
+def compress_segments(fin, fout, compress, threads, size, progress=None, total=None):
+    """Code fin as streams of `size` bytes in `threads` workers; returns (read, written).
 
-    return compress(data, config=config)
-
-
-def _decompress_streams(blob: bytes) -> bytes:
-    from . import decompress
-
-    return decompress(blob)
-
-
-def compress_segments(fin, fout, config, threads, size, progress=None, total=None):
-    """Code fin as streams of `size` bytes in `threads` workers; returns (read, written)."""
+    compress(data) -> one stream: a module-level function or a functools.partial
+    of one, so that it reaches the workers by name. total: the input's length
+    when known; no more than that is read, so that a file growing meanwhile is
+    compressed as it was (the caller says it grew).
+    """
     read = written = 0
     pending = collections.deque()
     exhausted = False
     if total is not None:
         threads = min(threads, segments(total, size))  # no idle processes
+    asked = 0
     with _workers(threads) as pool:
         while True:
             while not exhausted and len(pending) <= threads:
-                segment = read_upto(fin, size)
-                exhausted = len(segment) < size
+                want = size if total is None else min(size, total - asked)
+                segment = read_upto(fin, want)
+                asked += len(segment)
+                exhausted = len(segment) < size or asked == total
                 if segment:
-                    job = pool.submit(_compress_segment, segment, config)
+                    job = pool.submit(compress, segment)
                     pending.append((len(segment), job))
             if not pending:
                 break
@@ -146,31 +143,31 @@ def compress_segments(fin, fout, config, threads, size, progress=None, total=Non
             if progress is not None:
                 progress(read, total)
     if read == 0:  # an empty input is still one (empty) stream
-        blob = _compress_segment(b"", config)
+        blob = compress(b"")
         fout.write(blob)
         written += len(blob)
     return read, written
 
 
-def decompress_streams(fin, fout, spans, threads, progress=None, total=None):
-    """Decode the streams at spans ((offset, length) in fin, in order) in `threads`
-    workers, writing their bytes to fout; returns the original bytes written."""
-    written = done = 0
+def decompress_streams(fin, fout, spans, decompress, threads, progress=None, total=None):
+    """Decode the streams at spans (container.Span: offset and size in fin, in
+    order) in `threads` workers with decompress(blob) -> bytes (a module-level
+    function or a partial of one), writing their bytes to fout; returns the
+    original bytes written. progress(done, total) counts original bytes."""
+    written = 0
     pending = collections.deque()
     spans = collections.deque(spans)
     threads = min(threads, len(spans))
     with _workers(threads) as pool:
         while spans or pending:
             while spans and len(pending) <= threads:
-                offset, length = spans.popleft()
-                fin.seek(offset)
-                job = pool.submit(_decompress_streams, read_upto(fin, length))
-                pending.append((length, job))
-            length, job = pending.popleft()
-            data = job.result()
+                span = spans.popleft()
+                fin.seek(span.offset)
+                job = pool.submit(decompress, read_upto(fin, span.size))
+                pending.append(job)
+            data = pending.popleft().result()
             fout.write(data)
             written += len(data)
-            done += length
             if progress is not None:
-                progress(done, total)
+                progress(written, total)
     return written

@@ -32,10 +32,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 import nbtzip  # noqa: E402
 from nbtzip.config import DEFAULT_LEVEL  # noqa: E402
+from nbtzip.sample import english_like  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -57,8 +58,6 @@ except OSError:
 def _text(args) -> bytes:
     if args.file:
         return Path(args.file).read_bytes()[: args.bytes]
-    from conftest import english_like
-
     return english_like(args.bytes, seed=1)
 
 

@@ -1,10 +1,10 @@
 """Bits per character and speed of the bundled CTW compressor beside gzip, bzip2 and xz.
 
-    python3 scripts/bench_ctw.py                      # Canterbury texts, default settings
+    python3 scripts/bench_ctw.py --corpus DIR         # the Canterbury texts in DIR
     python3 scripts/bench_ctw.py --depth 12 --alpha-inv 10 FILE...
-    python3 scripts/bench_ctw.py --json > ctw.json
+    python3 scripts/bench_ctw.py --json --corpus DIR > ctw.json
 
-Each file is compressed with CTWCodec in 64 KiB blocks (the container's block
+Each file is compressed with the CTW block codec in 64 KiB blocks (the container's block
 size, state carried across blocks), decompressed, and checked byte for byte.
 Speeds are KB/s of original bytes (1 KB = 1024 bytes) over CPU time of this
 process (time.process_time, user + system), kernels already compiled, so other
@@ -30,15 +30,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from nbtzip.alphabet import alphabet_of  # noqa: E402
 from nbtzip.config import CTWConfig  # noqa: E402
-from nbtzip.ctw import CTWCodec  # noqa: E402
+from nbtzip.models import make_codec  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "canterbury"
+# The Canterbury corpus's text files, measured when --corpus names its folder.
 TEXTS = (
     "alice29.txt",
     "asyoulik.txt",
@@ -51,12 +50,6 @@ TEXTS = (
 BLOCK = 1 << 16
 
 
-def _alphabet(data):
-    present = np.zeros(256, dtype=bool)
-    present[np.frombuffer(data, dtype=np.uint8)] = True
-    return present
-
-
 def _timed(fn):
     c0, w0 = time.process_time(), time.perf_counter()
     out = fn()
@@ -66,10 +59,10 @@ def _timed(fn):
 def run_ctw(data, config):
     """(payload bytes, compress cpu s, wall s, decompress cpu s, wall s, nodes used)."""
     blocks = [data[i : i + BLOCK] for i in range(0, len(data), BLOCK)]
-    alphabet = _alphabet(data)
-    enc = CTWCodec(config, alphabet)
+    alphabet = alphabet_of(data)
+    enc = make_codec(config, alphabet)
     payloads, c_cpu, c_wall = _timed(lambda: [enc.encode_block(b) for b in blocks])
-    dec = CTWCodec(config, alphabet)
+    dec = make_codec(config, alphabet)
     back, d_cpu, d_wall = _timed(
         lambda: [dec.decode_block(p, len(b)) for p, b in zip(payloads, blocks, strict=True)]
     )
@@ -150,7 +143,8 @@ def render(rows, config):
 def main(argv=None):
     defaults = CTWConfig()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("files", nargs="*", help=f"files to measure (default: {CORPUS}/{{texts}})")
+    ap.add_argument("files", nargs="*", help="files to measure")
+    ap.add_argument("--corpus", type=Path, help="a Canterbury corpus folder: measure its texts")
     ap.add_argument("--depth", type=int, default=defaults.depth)
     ap.add_argument("--alpha-inv", type=int, default=defaults.alpha_inv)
     ap.add_argument("--beta-clamp", type=float, default=defaults.beta_clamp)
@@ -166,7 +160,9 @@ def main(argv=None):
         table_bits=args.table_bits,
         count_limit=args.count_limit,
     )
-    files = args.files or [CORPUS / name for name in TEXTS]
+    files = list(args.files) + ([args.corpus / name for name in TEXTS] if args.corpus else [])
+    if not files:
+        ap.error("name files to measure, or --corpus DIR")
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing:
         raise SystemExit(f"no such file: {', '.join(missing)}")

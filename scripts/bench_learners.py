@@ -23,9 +23,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from nbtzip import online  # noqa: E402
+from nbtzip.alphabet import Alphabet  # noqa: E402
 from nbtzip.config import RNNConfig  # noqa: E402
-from nbtzip.engine import Alphabet  # noqa: E402
+from nbtzip.rnn import step as online  # noqa: E402
 
 
 def default_file():

@@ -41,12 +41,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from nbtzip import online  # noqa: E402
-from nbtzip.bench import known_limit  # noqa: E402
+from nbtzip.alphabet import Alphabet  # noqa: E402
+from nbtzip.cli.bench import known_limit  # noqa: E402
+from nbtzip.cli.report import PLOT_HINT  # noqa: E402
 from nbtzip.config import CTWConfig, RNNConfig  # noqa: E402
-from nbtzip.ctw import CTWModel  # noqa: E402
-from nbtzip.engine import Alphabet  # noqa: E402
-from nbtzip.report import PLOT_HINT  # noqa: E402
+from nbtzip.ctw.model import CTWModel  # noqa: E402
+from nbtzip.rnn import step as online  # noqa: E402
 
 # Curve points kept per decade of t (about 400 over 10^6.5 characters).
 POINTS_PER_DECADE = 60

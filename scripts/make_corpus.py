@@ -8,7 +8,7 @@ Every synthetic file comes from a source whose probabilities are known exactly,
 so the manifest can state two "physical limits" per file: the exact information
 content of that very file (the sum of -log2 P over the random choices that
 produced it) and the entropy rate of the source. All randomness comes from the
-project PRNG (nbtzip/rng.py) and every choice is an integer draw, so the files
+project PRNG (nbtzip/numeric/rng.py) and every choice is an integer draw, so the files
 do not change with numpy or platform. The source definitions follow
 docs/ALGORITHMS.md section 4.
 """
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from nbtzip import rng  # noqa: E402
+from nbtzip.numeric import rng  # noqa: E402
 
 TARGET_SIZE = 100_000
 

@@ -4,10 +4,12 @@
     python3 scripts/make_golden.py --force  # rewrites all of them
     python3 scripts/make_golden.py --force ctw-default.txt   # rewrites one
 
-tests/test_golden.py decodes these files forever: once a format version is
-released its golden files must never need regenerating. If they do, the
-coded stream changed, and files made by earlier versions no longer decode:
-bump container.VERSION instead (and keep a decoder for the old one).
+Files go to tests/golden/vN/ for the format version the encoder writes
+(framing.VERSION). tests/test_golden.py decodes the files of every version
+forever: once a format version is released its golden files must never need
+regenerating. If they do, the coded stream changed, and files made by earlier
+versions no longer decode: bump framing.VERSION instead (and keep a decoder
+for the old one).
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = ROOT / "tests" / "golden"
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from conftest import english_like  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 import nbtzip  # noqa: E402
+from nbtzip.framing import VERSION  # noqa: E402
+from nbtzip.sample import english_like  # noqa: E402
 
 
 def _text(n, seed):
@@ -77,11 +78,12 @@ def main():
         parser.error(
             f"unknown golden file(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}"
         )
-    GOLDEN.mkdir(parents=True, exist_ok=True)
+    golden = ROOT / "tests" / "golden" / f"v{VERSION}"
+    golden.mkdir(parents=True, exist_ok=True)
     for name, data, config in entries():
         if args.names and name not in args.names:
             continue
-        original, packed = GOLDEN / name, GOLDEN / (name + ".nbt")
+        original, packed = golden / name, golden / (name + ".nbt")
         if packed.exists() and not args.force:
             print(f"{packed.relative_to(ROOT)}: exists, kept")
             continue

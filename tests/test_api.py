@@ -6,16 +6,19 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import english_like, raw_block_fields
+from conftest import raw_block_fields
 
 import nbtzip
-from nbtzip import codecs, container, kernelcache
+from nbtzip import kernelcache, models
+from nbtzip.alphabet import alphabet_of
 from nbtzip.config import ConfigError, CTWConfig, RNNConfig
 from nbtzip.container import BLOCK_SIZE, FormatError
+from nbtzip.sample import english_like
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,10 +75,9 @@ def test_long_run_of_one_byte_costs_almost_nothing():
 
 
 _FINGERPRINT = """
-import hashlib, sys
-sys.path.insert(0, sys.argv[1])
-from conftest import english_like, raw_block_fields
+import hashlib
 import nbtzip
+from nbtzip.sample import english_like
 data = english_like(6000, seed=11)
 for config in (nbtzip.make_config(hidden_size=12, seed=5),
                nbtzip.make_config(hidden_size=6, algorithm="nbt", rank=2),
@@ -87,7 +89,7 @@ for config in (nbtzip.make_config(hidden_size=12, seed=5),
 def _fingerprints(extra_env):
     env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
     done = subprocess.run(
-        [sys.executable, "-c", _FINGERPRINT, str(ROOT / "tests")],
+        [sys.executable, "-c", _FINGERPRINT],
         env=env,
         capture_output=True,
         text=True,
@@ -239,7 +241,7 @@ def test_file_functions_refuse_to_overwrite_unless_asked(tmp_path):
 def test_a_failure_mid_stream_leaves_no_output(tmp_path, monkeypatch):
     src = tmp_path / "big"
     src.write_bytes(english_like(3 * BLOCK_SIZE))
-    real = codecs.make_codec
+    real = models.make_codec
 
     class Failing:
         def __init__(self, config, alphabet):
@@ -252,7 +254,7 @@ def test_a_failure_mid_stream_leaves_no_output(tmp_path, monkeypatch):
                 raise KeyboardInterrupt
             return self.inner.encode_block(data)
 
-    monkeypatch.setattr(codecs, "make_codec", Failing)
+    monkeypatch.setattr(models, "make_codec", Failing)
     with pytest.raises(KeyboardInterrupt):
         nbtzip.compress_file(src, tmp_path / "big.nbt", config=MODELS["ctw"]())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big"]
@@ -280,42 +282,22 @@ def test_numba_cache_is_keyed_by_the_package_sources(tmp_path):
     copy = tmp_path / "pkg"
     shutil.copytree(kernelcache.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert kernelcache.source_digest(copy) == digest
-    with open(copy / "learners" / "nbt.py", "a") as fp:
+    with open(copy / "rnn" / "learners" / "nbt.py", "a") as fp:
         fp.write("\n# changed\n")
     assert kernelcache.source_digest(copy) != digest
 
 
-def test_stale_source_caches_are_pruned(tmp_path):
+def test_caches_of_other_sources_are_pruned_once_stale(tmp_path):
     base = tmp_path / "nbtzip" / "numba"
-    (base / ("0" * 16)).mkdir(parents=True)
+    stale, recent = base / ("0" * 16), base / ("1" * 16)
+    stale.mkdir(parents=True)
+    recent.mkdir()
+    old = time.time() - kernelcache.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
     kernelcache.configure({"XDG_CACHE_HOME": str(tmp_path)})
-    assert [p.name for p in base.iterdir()] == [kernelcache.source_digest()]
-
-
-def test_kernel_cache_detection_follows_numba_cache_dir(tmp_path):
-    nbtzip.compress(b"warm up", config=MODELS["ctw"]())
-    env = dict(os.environ)
-    if not env.get("NUMBA_CACHE_DIR"):
-        assert kernelcache.kernels_cached("ctw", env)
-    assert not kernelcache.kernels_cached("ctw", {"NUMBA_CACHE_DIR": str(tmp_path)})
-    assert kernelcache.coding_kernel(RNNConfig()) == "engine._encode"
-    assert kernelcache.coding_kernel(CTWConfig(), decode=True) == "ctw.decode_symbols"
-
-
-def test_cached_encoder_does_not_count_as_a_cached_decoder(tmp_path):
-    """A first compress compiles only the encoder: the first decompress must still
-    say that it compiles (the decoder kernel is another cache entry)."""
-    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
-    source = kernelcache.PACKAGE_DIR / "engine.py"
-    where = kernelcache._cache_dir_for(source, env)
-    where.mkdir(parents=True)
-    (where / "engine._encode-16.py311.nbi").write_bytes(b"")
-    assert kernelcache.kernels_cached("engine._encode", env)
-    assert kernelcache.kernels_cached("engine", env)
-    assert not kernelcache.kernels_cached("engine._decode", env)
-    decoder = kernelcache.coding_kernel(RNNConfig(), decode=True)
-    (where / f"{decoder}-32.py311.nbi").write_bytes(b"")
-    assert kernelcache.kernels_cached(decoder, env)
+    assert sorted(p.name for p in base.iterdir()) == sorted(
+        [kernelcache.source_digest(), recent.name]
+    )
 
 
 _READ_ONLY_INSTALL = """
@@ -331,8 +313,9 @@ def deny_package_dirs(*args, dir=None, **kwargs):
 
 tempfile.TemporaryFile = deny_package_dirs
 sys.path.insert(0, sys.argv[1] + "/tests")
-import nbtzip, nbtzip.codecs, conftest
-nbtzip.codecs.make_codec = conftest.Order0Codec
+import nbtzip, nbtzip.models, conftest
+from nbtzip.sample import english_like
+nbtzip.models.make_codec = conftest.Order0Codec
 assert nbtzip.decompress(nbtzip.compress(b"cache me")) == b"cache me"
 """
 
@@ -342,7 +325,7 @@ def test_read_only_install_still_caches_kernels(tmp_path):
     env.pop("NUMBA_CACHE_DIR", None)
     subprocess.run([sys.executable, "-c", _READ_ONLY_INSTALL, str(ROOT)], env=env, check=True)
     cached = list((tmp_path / "nbtzip" / "numba" / kernelcache.source_digest()).rglob("*.nbi"))
-    assert {p.name.split(".")[0] for p in cached} >= {"coder", "conftest"}
+    assert {p.name.split(".")[0] for p in cached} >= {"rangecoder", "loops", "conftest"}
 
 
 @pytest.mark.parametrize("model", ["rnn", "ctw"])
@@ -354,9 +337,9 @@ def test_incompressible_blocks_are_stored_and_the_model_stays_in_step(model):
     tail = np.random.default_rng(4).integers(0, 256, 999, dtype=np.uint8).tobytes()
     text = (b"stored blocks keep the model in step. " * 2000)[:BLOCK_SIZE]
     blob = nbtzip.compress(noise + text + tail, config=config)
-    fields = [field for _, field, _ in raw_block_fields(blob)]
-    assert [bool(f & container.STORED) for f in fields] == [True, False, True]
-    coded = fields[1]
+    blocks = raw_block_fields(blob)
+    assert [stored for _, stored, _, _ in blocks] == [True, False, True]
+    coded = blocks[2][3] - blocks[1][3]  # the coded block with its framing
     assert coded < BLOCK_SIZE // 4
     assert nbtzip.decompress(blob) == noise + text + tail
     overhead = len(blob) - len(noise) - len(tail) - coded
@@ -367,9 +350,9 @@ def test_incompressible_blocks_are_stored_and_the_model_stays_in_step(model):
 def test_absorbing_a_block_leaves_the_model_as_coding_it_does(model):
     config = RNNConfig(hidden_size=8) if model == "rnn" else CTWConfig(table_bits=16)
     first, second = b"absorb me, then code the rest. " * 40, b"the rest, coded. " * 60
-    flags = container.alphabet_of(first + second)
-    coded = nbtzip.codecs.make_codec(config, flags)
-    absorbed = nbtzip.codecs.make_codec(config, flags)
+    flags = alphabet_of(first + second)
+    coded = nbtzip.models.make_codec(config, flags)
+    absorbed = nbtzip.models.make_codec(config, flags)
     coded.encode_block(first)
     absorbed.absorb_block(first)
     assert coded.encode_block(second) == absorbed.encode_block(second)
@@ -385,7 +368,7 @@ def test_kernels_cache_by_source_digest_even_when_numba_was_imported_first(tmp_p
     env.pop("NUMBA_CACHE_DIR", None)
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
     digest_dir = tmp_path / "nbtzip" / "numba" / kernelcache.source_digest()
-    assert list(digest_dir.rglob("ctw*.nbi"))
+    assert list(digest_dir.glob("ctw_*/tree.*.nbi"))
 
 
 CORPUS = sorted((ROOT / "corpus").glob("*.txt"))

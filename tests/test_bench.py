@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import nbtzip
-from nbtzip import bench, report
+from nbtzip.cli import bench, report
 from nbtzip.config import preset
 
 HIDDEN = "8"

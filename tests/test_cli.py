@@ -18,16 +18,19 @@ import threading
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import english_like
 
 import nbtzip
-from nbtzip import atomic, cli, codecs, kernelcache, terminal
+from nbtzip import atomic, models
 from nbtzip.atomic import atomic_output
+from nbtzip.cli import main as cli
+from nbtzip.cli import terminal
+from nbtzip.cli.progress import ProgressBar
 from nbtzip.config import LEVELS
-from nbtzip.progress import ProgressBar
+from nbtzip.sample import english_like
 
 ROOT = Path(__file__).resolve().parent.parent
 RNN = ["--hidden", "8"]
@@ -210,7 +213,7 @@ def test_info_shows_configuration_and_sizes_without_decoding(tmp_path, monkeypat
     def refuse(config, alphabet):
         raise AssertionError("info must not decode")
 
-    monkeypatch.setattr(codecs, "make_codec", refuse)
+    monkeypatch.setattr(models, "make_codec", refuse)
     result = run("info", tmp_path / "x.nbt")
     assert result.exit_code == 0
     size = (tmp_path / "x.nbt").stat().st_size
@@ -225,15 +228,30 @@ def test_info_shows_configuration_and_sizes_without_decoding(tmp_path, monkeypat
         assert text in result.stdout
 
 
-def test_compile_note_is_printed_once_and_only_when_kernels_are_missing(tmp_path, monkeypatch):
+def _compiling_codec(monkeypatch):
+    """make_codec whose first block calls a kernel never compiled before, as a
+    first run does; the model itself is the real one."""
+    real = models.make_codec
+
+    def make_codec(config, alphabet):
+        fresh = numba.njit(lambda x: x + 1)  # no cache: compiled at its first call
+        codec = real(config, alphabet)
+        encode = codec.encode_block
+        codec.encode_block = lambda data: (fresh(1), encode(data))[1]
+        return codec
+
+    monkeypatch.setattr(models, "make_codec", make_codec)
+
+
+def test_compile_note_is_printed_once_and_only_when_numba_compiles(tmp_path, monkeypatch):
     for name in ("a", "b"):
         (tmp_path / name).write_bytes(b"abc")
-    monkeypatch.setattr(kernelcache, "kernels_cached", lambda module, env=None: False)
-    result = run("compress", *CTW, tmp_path / "a", tmp_path / "b")
-    assert result.stderr.count("compiling kernels, first run only") == 1
+    assert run("compress", *CTW, tmp_path / "a", tmp_path / "b").stderr == ""  # all cached
+    _compiling_codec(monkeypatch)
+    result = run("compress", "-f", *CTW, tmp_path / "a", tmp_path / "b")  # two compiles
+    assert result.stderr == "nbtzip: compiling kernels, first run only\n"
     assert run("compress", "-q", "-f", *CTW, tmp_path / "a").stderr == ""
-    monkeypatch.setattr(kernelcache, "kernels_cached", lambda module, env=None: True)
-    assert run("compress", "-f", *CTW, tmp_path / "a").stderr == ""
+    assert run("decompress", "-c", tmp_path / "a").stderr.count("compiling") == 0  # not .nbt
 
 
 def test_help_states_the_defaults():
@@ -359,7 +377,7 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, monkeypatch):
     src = tmp_path / "big"
     src.write_bytes(english_like(3 * 65536))
     before = snapshot(tmp_path)
-    real = codecs.make_codec
+    real = models.make_codec
 
     class Interrupted:
         def __init__(self, config, alphabet):
@@ -372,7 +390,7 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, monkeypatch):
                 raise KeyboardInterrupt
             return self.inner.encode_block(data)
 
-    monkeypatch.setattr(codecs, "make_codec", Interrupted)
+    monkeypatch.setattr(models, "make_codec", Interrupted)
     result = run("compress", *CTW, src)
     assert result.exit_code == 130
     assert result.stderr.strip() == "nbtzip: interrupted"
@@ -429,17 +447,18 @@ def test_progress_bar_draws_on_a_terminal_only():
         def isatty(self):
             return True
 
+    now = [0.0]
     screen = Terminal()
-    bar = ProgressBar("big.txt", stream=screen, interval=0)
+    bar = ProgressBar("big.txt", stream=screen, interval=0, clock=lambda: now[0])
+    now[0] = 3.0  # past the delay (tests/test_progress.py has the rest)
     bar(2 << 20, 4 << 20)
     assert "50%" in screen.getvalue() and "big.txt" in screen.getvalue()
     bar.close()
     assert screen.getvalue().endswith("\r")
-    small = Terminal()
-    ProgressBar("small", stream=small, interval=0)(1000, 2000)
-    assert small.getvalue() == ""
     pipe = io.StringIO()
-    ProgressBar("big", stream=pipe, interval=0)(2 << 20, 4 << 20)
+    bar = ProgressBar("big", stream=pipe, interval=0, clock=lambda: now[0])
+    now[0] = 6.0
+    bar(2 << 20, 4 << 20)
     assert pipe.getvalue() == ""
 
 
@@ -474,6 +493,31 @@ def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status, wor
     assert snapshot(tmp_path) == before
 
 
+def test_ctrl_c_is_honoured_promptly_inside_a_block_of_a_large_model(tmp_path):
+    """A block of a 4096-unit network takes minutes (about 5 ms a byte); the block is
+    coded in short jitted slices, so SIGINT ends the run within seconds, not after
+    the block."""
+    src = tmp_path / "one-block.txt"
+    src.write_bytes(english_like(65536, seed=9))
+    before = snapshot(tmp_path)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nbtzip", "compress", "--hidden", "4096", str(src)],
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(3)  # the header is written, the model built: coding the block
+    assert child.poll() is None
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)  # the whole block would take minutes
+    assert child.returncode == 130
+    assert err.decode().splitlines()[-1] == "nbtzip: interrupted"
+    assert snapshot(tmp_path) == before
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(tmp_path):
     src = tmp_path / "t.txt"
     src.write_bytes(english_like(5 * 65536, seed=6))
@@ -494,28 +538,30 @@ def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(tmp_path):
 def _no_memory_for_huge_tables(monkeypatch):
     """make_codec as on a machine that cannot hold a CTW table of 2**30 nodes (8 GiB,
     too much to really allocate here); any other model is built as usual."""
-    real = codecs.make_codec
+    real = models.make_codec
 
     def make_codec(config, alphabet):
         if getattr(config, "table_bits", None) == 30:
             raise MemoryError("Unable to allocate 8.00 GiB for an array")
         return real(config, alphabet)
 
-    monkeypatch.setattr(codecs, "make_codec", make_codec)
+    monkeypatch.setattr(models, "make_codec", make_codec)
 
 
 def test_a_header_asking_for_too_large_a_model_is_one_line_naming_the_file(tmp_path, monkeypatch):
     crafted, good = tmp_path / "crafted.nbt", tmp_path / "good.nbt"
     small = nbtzip.CTWConfig(depth=3, table_bits=10)
     with monkeypatch.context() as m:  # a stream whose header asks for 2**30 nodes
-        real = codecs.make_codec
-        m.setattr(codecs, "make_codec", lambda config, alphabet: real(small, alphabet))
+        real = models.make_codec
+        m.setattr(models, "make_codec", lambda config, alphabet: real(small, alphabet))
         crafted.write_bytes(
-            nbtzip.compress(b"crafted " * 40, config=nbtzip.CTWConfig(table_bits=30))
+            nbtzip.compress(b"crafted " * 40, config=nbtzip.CTWConfig(table_bits=30), memlimit=0)
         )
     good.write_bytes(nbtzip.compress(b"good " * 40, config=small))
     assert nbtzip.info(crafted).config.table_bits == 30
     _no_memory_for_huge_tables(monkeypatch)
+    # No memory limit (test_memory.py has those): the allocation itself fails.
+    monkeypatch.setenv(nbtzip.memlimit.ENV, "0")
     before = snapshot(tmp_path)
     result = run("decompress", crafted)
     assert result.exit_code == 1
@@ -538,7 +584,7 @@ def test_compressing_without_memory_for_the_model_is_one_line_naming_the_file(
     def make_codec(config, alphabet):  # in the workers too, with -T 2 (forked)
         raise MemoryError("Unable to allocate 8.00 GiB for an array")
 
-    monkeypatch.setattr(codecs, "make_codec", make_codec)
+    monkeypatch.setattr(models, "make_codec", make_codec)
     src = tmp_path / "big"
     src.write_bytes(english_like(60_000))
     before = snapshot(tmp_path)
@@ -557,7 +603,7 @@ def test_a_worker_that_dies_is_one_line_naming_the_file(tmp_path, monkeypatch):
         assert os.getpid() != parent, "-T 2 codes every segment in a worker"
         os._exit(3)
 
-    monkeypatch.setattr(codecs, "make_codec", make_codec)
+    monkeypatch.setattr(models, "make_codec", make_codec)
     src = tmp_path / "big"
     src.write_bytes(english_like(60_000))
     before = snapshot(tmp_path)
@@ -687,7 +733,7 @@ def _swallowed_signal_codec(monkeypatch, then=None):
     """A codec during whose first block SIGHUP lands inside a callback from C, as it can
     while numba compiles: Python prints such exceptions as "Exception ignored" and goes on.
     then: an exception the first block raises afterwards (what the lost signal broke)."""
-    real = codecs.make_codec
+    real = models.make_codec
 
     def callback():
         raise terminal.Terminated(signal.SIGHUP)
@@ -705,7 +751,7 @@ def _swallowed_signal_codec(monkeypatch, then=None):
                     raise then
             return self.inner.encode_block(data)
 
-    monkeypatch.setattr(codecs, "make_codec", Hung)
+    monkeypatch.setattr(models, "make_codec", Hung)
 
 
 @pytest.mark.parametrize("then", [None, RuntimeError("no compiled object yet")])
@@ -730,8 +776,8 @@ def test_the_temporary_name_fits_whenever_the_final_name_fits(tmp_path):
     assert run("compress", *CTW, "--rm", tmp_path / name).exit_code == 0
     assert run("decompress", tmp_path / (name + ".nbt")).exit_code == 0
     assert (tmp_path / name).read_bytes() == data
-    assert len(atomic.temp_prefix("é" * 250)) <= 255 - 8 - len(".tmp")
-    assert len(os.fsencode(atomic.temp_prefix("é" * 250))) <= 255 - 8 - len(".tmp")
+    room = 255 - len(str(2**32)) - 1 - 8 - len(".tmp")  # process id, dot, random part
+    assert len(os.fsencode(atomic.temp_prefix("é" * 250))) <= room
     (tmp_path / ("m" * 252)).write_bytes(data)  # its .nbt name would not fit
     before = snapshot(tmp_path)
     assert_one_line_error(run("compress", *CTW, tmp_path / ("m" * 252)), "File name too long")
@@ -920,8 +966,8 @@ def test_an_empty_stream_has_no_ratio(tmp_path):
 
 
 def test_the_decoder_gives_no_compressing_advice(tmp_path, monkeypatch):
-    monkeypatch.setattr(nbtzip, "check_supported", lambda config, advice=True: None)
-    monkeypatch.setattr(nbtzip.container, "check_supported", lambda config, advice=True: None)
+    monkeypatch.setattr(nbtzip.api, "check_supported", lambda config: None)
+    monkeypatch.setattr(nbtzip.container, "check_supported", lambda config: None)
     big = nbtzip.RNNConfig(hidden_size=100, gradient="rtrl")
     (tmp_path / "big.nbt").write_bytes(nbtzip.compress(b"", config=big))
     monkeypatch.undo()

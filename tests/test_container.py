@@ -14,7 +14,8 @@ import pytest
 from conftest import Pipe, raw_block_fields
 
 import nbtzip
-from nbtzip import codecs, container
+from nbtzip import container, framing, models
+from nbtzip.alphabet import alphabet_of
 from nbtzip.config import ConfigError, CTWConfig, RNNConfig
 from nbtzip.container import BLOCK_SIZE, MAGIC, FormatError
 
@@ -27,61 +28,97 @@ def _compress(data, config=CONFIG):
     return nbtzip.compress(data, config=config)
 
 
+def _varint(blob, pos):
+    value = shift = 0
+    while True:
+        byte = blob[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
 def _parse(blob):
-    """Walk a stream by the layout documented in container.py, independently of it."""
+    """Walk a version 2 stream by the layout documented in framing.py, independently of it.
+
+    Returns (version, config bytes, alphabet, blocks as (n, m, crc, offset), length, crc).
+    """
     assert blob[:8] == MAGIC
-    version, config_size = struct.unpack_from("<BH", blob, 8)
-    pos = 11 + config_size
-    config_raw = blob[11:pos]
-    alphabet_raw = blob[pos : pos + 32]
-    pos += 32
+    version = blob[8]
+    config_size, pos = _varint(blob, 9)
+    config_raw = blob[pos : pos + config_size]
+    pos += config_size
+    form = blob[pos]
+    pos += 1
+    if form == 0:
+        present = list(range(256))
+    elif form == 1:
+        present = [b for b in range(256) if blob[pos + (b >> 3)] >> (b & 7) & 1]
+        pos += 32
+    else:
+        present = list(blob[pos + 1 : pos + 1 + blob[pos]])
+        pos += 1 + blob[pos]
     (header_crc,) = struct.unpack_from("<I", blob, pos)
     assert header_crc == zlib.crc32(blob[:pos])
     pos += 4
     blocks = []
     while True:
-        (n,) = struct.unpack_from("<I", blob, pos)
-        pos += 4
+        offset = pos
+        n, pos = _varint(blob, pos)
         if n == 0:
             break
-        m, crc = struct.unpack_from("<II", blob, pos)
-        pos += 8
-        m &= ~container.STORED
-        blocks.append((n, m, crc))
-        pos += m
-    length, crc = struct.unpack_from("<QI", blob, pos)
-    assert pos + 12 == len(blob)
-    return version, config_raw, alphabet_raw, blocks, length, crc
+        m2, pos = _varint(blob, pos)
+        (crc,) = struct.unpack_from("<I", blob, pos)
+        pos += 4
+        blocks.append((n, m2 >> 1, crc, offset))
+        pos += m2 >> 1
+    length, pos = _varint(blob, pos)
+    (crc,) = struct.unpack_from("<I", blob, pos)
+    assert pos + 4 == len(blob)
+    return version, config_raw, present, blocks, length, crc
 
 
 def test_stream_follows_the_documented_layout():
     data = bytes(range(0, 256, 3)) * 3000
-    version, config_raw, alphabet_raw, blocks, length, crc = _parse(_compress(data))
-    assert version == 1
+    version, config_raw, present, blocks, length, crc = _parse(_compress(data))
+    assert version == 2
     assert nbtzip.config.from_bytes(config_raw) == CONFIG
-    present = [b for b in range(256) if alphabet_raw[b >> 3] >> (b & 7) & 1]
     assert present == list(range(0, 256, 3))
-    assert [n for n, _, _ in blocks] == [BLOCK_SIZE] * (len(data) // BLOCK_SIZE) + [
+    assert [n for n, _, _, _ in blocks] == [BLOCK_SIZE] * (len(data) // BLOCK_SIZE) + [
         len(data) % BLOCK_SIZE
     ]
     start = 0
-    for n, _, block_crc in blocks:
+    for n, _, block_crc, _ in blocks:
         assert block_crc == zlib.crc32(data[start : start + n])
         start += n
     assert (length, crc) == (len(data), zlib.crc32(data))
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", bytes(range(40)), bytes(range(256))])
+def test_the_alphabet_takes_its_shortest_form(data):
+    present = _parse(_compress(data))[2]
+    assert present == (sorted(set(data)) if data else [])
+
+
+def test_an_empty_input_costs_little():
+    assert len(nbtzip.compress(b"", config=CTWConfig())) <= 40
+    assert len(nbtzip.compress(b"", config=RNNConfig())) <= 45
 
 
 def test_alphabet_bitmap_round_trips():
     rng = np.random.default_rng(1)
     for _ in range(20):
         flags = rng.random(256) < rng.random()
-        raw = container.pack_alphabet(flags)
+        raw = framing.pack_bitmap(flags)
         assert len(raw) == 32
-        assert (container.unpack_alphabet(raw) == flags).all()
+        assert (framing.unpack_bitmap(raw) == flags).all()
+        alphabet, _ = framing.read_alphabet(io.BytesIO(framing.pack_alphabet(flags)))
+        assert (alphabet == flags).all()
 
 
 def test_header_round_trips_config_and_alphabet():
-    flags = container.alphabet_of(b"hello world")
+    flags = alphabet_of(b"hello world")
     header = container.read_header(io.BytesIO(container.encode_header(CONFIG, flags)))
     assert header.config == CONFIG
     assert (header.alphabet == flags).all()
@@ -91,7 +128,7 @@ def test_empty_stream_builds_no_model(monkeypatch):
     def refuse(config, alphabet):
         raise AssertionError("an empty stream needs no codec")
 
-    monkeypatch.setattr(codecs, "make_codec", refuse)
+    monkeypatch.setattr(models, "make_codec", refuse)
     blob = _compress(b"")
     assert _parse(blob)[3] == []
     assert nbtzip.decompress(blob) == b""
@@ -123,9 +160,8 @@ def test_decoder_hands_out_only_blocks_that_pass_their_crc():
     data = np.random.default_rng(2).integers(0, 4, 2 * BLOCK_SIZE, dtype=np.uint8).tobytes()
     blob = bytearray(_compress(data))
     *_, blocks, _, _ = _parse(bytes(blob))
-    header_size = len(blob) - sum(12 + m for _, m, _ in blocks) - 16
-    second_payload = header_size + 12 + blocks[0][1] + 12
-    blob[second_payload + 5] ^= 0x40
+    second = blocks[1][3]
+    blob[second + 20] ^= 0x40  # inside the second block's payload
     decoder = iter(container.StreamDecoder(io.BytesIO(bytes(blob))))
     assert next(decoder) == data[:BLOCK_SIZE]
     with pytest.raises(FormatError, match="checksum"):
@@ -140,8 +176,8 @@ def test_input_that_is_not_nbt_is_rejected():
 
 def test_unsupported_version_is_rejected():
     blob = bytearray(_compress(b"abc"))
-    blob[8] = 2
-    with pytest.raises(FormatError, match="unsupported format version 2"):
+    blob[8] = 3
+    with pytest.raises(FormatError, match="unsupported format version 3"):
         nbtzip.decompress(bytes(blob))
 
 
@@ -199,7 +235,7 @@ def test_damage_in_a_later_stream_is_caught():
         with pytest.raises(FormatError):
             container.scan(io.BytesIO(first + second[:cut]))
     damaged = bytearray(second)
-    damaged[_block_header_offset(second) + 12 + 5] ^= 0x40  # the second stream's payload
+    damaged[_parse(second)[3][0][3] + 12] ^= 0x40  # the second stream's payload
     with pytest.raises(FormatError):
         nbtzip.decompress(first + bytes(damaged))
 
@@ -216,27 +252,32 @@ def test_append_mode_adds_a_stream(tmp_path):
     assert container.scan(io.BytesIO(path.read_bytes())).streams == 3
 
 
-def _block_header_offset(blob):
-    return 11 + struct.unpack_from("<H", blob, 9)[0] + 36
-
-
 @pytest.mark.parametrize(
-    "n, m", [(BLOCK_SIZE + 1, 10), (0xFFFFFFFF, 10), (3, container.max_payload(3) + 1)]
+    "n, m", [(BLOCK_SIZE + 1, 10), (2**60, 10), (3, framing.max_payload(3) + 1)]
 )
 def test_lengths_beyond_the_format_bounds_are_rejected_before_reading(monkeypatch, n, m):
     def refuse(config, alphabet):
         raise AssertionError("no model may be built for an out-of-range block")
 
-    blob = bytearray(_compress(b"abc"))
-    monkeypatch.setattr(codecs, "make_codec", refuse)
-    struct.pack_into("<II", blob, _block_header_offset(blob), n, m)
+    blob = _compress(b"abc")
+    offset = _parse(blob)[3][0][3]
+    monkeypatch.setattr(models, "make_codec", refuse)
+    bad = blob[:offset] + framing.block_bytes(2, n, m, False, 0) + b"\0" * 64
     with pytest.raises(FormatError, match="out of range"):
-        nbtzip.decompress(bytes(blob))
+        nbtzip.decompress(bad)
+
+
+def test_an_overlong_number_is_rejected():
+    blob = _compress(b"abc")
+    offset = _parse(blob)[3][0][3]
+    with pytest.raises(FormatError, match="bad number"):
+        nbtzip.decompress(blob[:offset] + b"\x83\x80\x00" + blob[offset + 1 :])
 
 
 def test_trailer_length_and_checksum_are_checked():
     blob = _compress(b"abcabc")
-    bad_length = blob[:-12] + struct.pack("<Q", 7) + blob[-4:]
+    assert blob[-5] == 6  # the trailer's length
+    bad_length = blob[:-5] + bytes([7]) + blob[-4:]
     with pytest.raises(FormatError, match="length mismatch"):
         nbtzip.decompress(bad_length)
     bad_crc = blob[:-4] + struct.pack("<I", zlib.crc32(b"abcabd"))
@@ -246,7 +287,8 @@ def test_trailer_length_and_checksum_are_checked():
 
 def test_data_with_an_empty_alphabet_is_rejected():
     header = container.encode_header(CONFIG, np.zeros(256, dtype=bool))
-    blob = header + struct.pack("<III", 1, 0, zlib.crc32(b"a")) + struct.pack("<IQI", 0, 1, 0)
+    blob = header + framing.block_bytes(2, 1, 0, False, zlib.crc32(b"a"))
+    blob += framing.end_bytes(2, 1, 0)
     with pytest.raises(FormatError, match="empty alphabet"):
         nbtzip.decompress(blob)
 
@@ -256,14 +298,13 @@ def test_rtrl_beyond_its_size_limit_is_refused_by_both_sides():
     with pytest.raises(ConfigError, match="rtrl"):
         _compress(b"abc", config=big)
     raw = nbtzip.config.to_bytes(big)
-    body = MAGIC + struct.pack("<BH", 1, len(raw)) + raw + container.pack_alphabet([True] * 256)
-    blob = body + struct.pack("<I", zlib.crc32(body)) + struct.pack("<IQI", 0, 0, 0)
+    blob = framing.header_bytes(2, raw, [True] * 256) + framing.end_bytes(2, 0, 0)
     with pytest.raises(FormatError, match="rtrl"):
         nbtzip.decompress(blob)
 
 
 def test_encoder_refuses_bytes_outside_its_alphabet():
-    encoder = container.StreamEncoder(io.BytesIO(), CONFIG, container.alphabet_of(b"ab"))
+    encoder = container.StreamEncoder(io.BytesIO(), CONFIG, alphabet_of(b"ab"))
     encoder.write_block(b"abba")
     with pytest.raises(ValueError, match="alphabet"):
         encoder.write_block(b"abc")
@@ -276,7 +317,7 @@ def test_scan_reports_sizes_without_decoding(monkeypatch):
     def refuse(config, alphabet):
         raise AssertionError("scan must not decode")
 
-    monkeypatch.setattr(codecs, "make_codec", refuse)
+    monkeypatch.setattr(models, "make_codec", refuse)
 
     class Pipe(io.BytesIO):
         def seekable(self):
@@ -319,12 +360,11 @@ def test_config_header_bytes_round_trip_and_reject_damage():
 
 def test_stored_block_with_a_wrong_length_is_rejected():
     blob = bytearray(nbtzip.compress(b"\xff", config=CONFIG))  # 1 byte: always stored
-    (n, field, _), pos = (
-        raw_block_fields(bytes(blob))[0],
-        11 + struct.unpack_from("<H", blob, 9)[0] + 36,
-    )
-    assert field & container.STORED
-    struct.pack_into("<I", blob, pos + 4, (n + 1) | container.STORED)
+    n, stored, _, offset = raw_block_fields(bytes(blob))[0]
+    assert stored and n == 1
+    # the payload field 2m + 1 of a one-byte stored block is the one byte 3; claim m = 2
+    assert blob[offset + 1] == 3
+    blob[offset + 1] = 5
     with pytest.raises(FormatError):
         nbtzip.decompress(bytes(blob))
 

@@ -6,10 +6,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from nbtzip.codecs import make_codec
+from nbtzip.coding.codec import forced_decisions as forced_bits
+from nbtzip.coding.rangecoder import bit_freq
 from nbtzip.config import CTWConfig
-from nbtzip.ctw import FREQ_TOTAL, CTWCodec, CTWModel, bit_freq, code_lengths, forced_bits
-from nbtzip.ctw_model import kt_p1
+from nbtzip.ctw.model import FREQ_TOTAL, CTWModel, code_lengths
+from nbtzip.ctw.tree import kt_p1
+from nbtzip.models import make_codec
 
 ALL_BYTES = np.ones(256, dtype=bool)
 
@@ -31,9 +33,9 @@ def _text(n, seed=0):
 
 
 def _round_trip(config, blocks, alphabet=ALL_BYTES):
-    enc = CTWCodec(config, alphabet)
+    enc = make_codec(config, alphabet)
     payloads = [enc.encode_block(b) for b in blocks]
-    dec = CTWCodec(config, alphabet)
+    dec = make_codec(config, alphabet)
     return [dec.decode_block(p, len(b)) for p, b in zip(payloads, blocks, strict=True)], payloads
 
 
@@ -124,7 +126,7 @@ def test_ctw_sequence_probability_equals_brute_force_definition(nbits, depth):
         model = CTWModel(config, nbits)
         got = model.code_lengths(symbols).sum()
         assert got == pytest.approx(-math.log2(exact), rel=1e-6), (trial, symbols)
-        tab = model.table
+        tab = model.state.table
         beta = tab["beta"][(tab["chk"] != 0) & (tab["n0"].astype(int) + tab["n1"] >= 2)]
         assert np.all(np.abs(np.log2(beta)) < 60)  # the clamp never acted
 
@@ -168,7 +170,7 @@ def test_state_carries_over_across_blocks():
     back, payloads = _round_trip(CTWConfig(depth=4, table_bits=16), blocks, _alphabet(data))
     assert back == blocks
     # A block coded after the others costs less than the same block coded alone.
-    alone = CTWCodec(CTWConfig(depth=4, table_bits=16), _alphabet(data)).encode_block(blocks[3])
+    alone = make_codec(CTWConfig(depth=4, table_bits=16), _alphabet(data)).encode_block(blocks[3])
     assert len(payloads[3]) < len(alone)
 
 
@@ -176,10 +178,10 @@ def test_full_hash_table_still_round_trips():
     config = CTWConfig(depth=8, table_bits=5)
     data = _text(6000, seed=6) + bytes(np.random.default_rng(6).integers(0, 256, 3000, np.uint8))
     blocks = [data[i : i + 2500] for i in range(0, len(data), 2500)]
-    enc = CTWCodec(config, ALL_BYTES)
+    enc = make_codec(config, ALL_BYTES)
     payloads = [enc.encode_block(b) for b in blocks]
-    assert enc.model.nodes_used == 1 << config.table_bits  # saturated, did not grow
-    dec = CTWCodec(config, ALL_BYTES)
+    assert enc.model.state.meta[1] == 1 << config.table_bits  # saturated, did not grow
+    dec = make_codec(config, ALL_BYTES)
     assert [dec.decode_block(p, len(b)) for p, b in zip(payloads, blocks, strict=True)] == blocks
 
 
@@ -208,17 +210,17 @@ def test_make_codec_serves_ctw_config():
 
 def test_corrupt_payload_decodes_to_n_bytes_without_crash():
     data = _text(3000, seed=8)
-    payload = CTWCodec(CTWConfig(table_bits=14), ALL_BYTES).encode_block(data)
+    payload = make_codec(CTWConfig(table_bits=14), ALL_BYTES).encode_block(data)
     rng = np.random.default_rng(8)
     for bad in (payload[: len(payload) // 2], b"", bytes(rng.integers(0, 256, 200, np.uint8))):
-        out = CTWCodec(CTWConfig(table_bits=14), ALL_BYTES).decode_block(bad, len(data))
+        out = make_codec(CTWConfig(table_bits=14), ALL_BYTES).decode_block(bad, len(data))
         assert len(out) == len(data)
 
 
 def test_byte_outside_alphabet_is_refused():
     alphabet = _alphabet(b"abc")
     with pytest.raises(ValueError):
-        CTWCodec(CTWConfig(table_bits=8), alphabet).encode_block(b"abd")
+        make_codec(CTWConfig(table_bits=8), alphabet).encode_block(b"abd")
 
 
 def test_decisions_fixed_by_the_alphabet_are_not_coded():
@@ -235,7 +237,7 @@ def test_code_lengths_match_the_compressed_size():
     data = _text(8000, seed=9)
     config = CTWConfig(table_bits=16)
     ideal = code_lengths(data, config).sum()
-    payload = CTWCodec(config, _alphabet(data)).encode_block(data)
+    payload = make_codec(config, _alphabet(data)).encode_block(data)
     # Quantising to 2**12 and the range coder's truncation cost well under 0.5 %.
     assert ideal / 8 <= len(payload) + 1 <= ideal / 8 * 1.005 + 16
 
@@ -243,7 +245,7 @@ def test_code_lengths_match_the_compressed_size():
 def test_both_bit_frequencies_stay_codable():
     probs = [0.0, 1e-300, 1e-9, 1e-4, 0.25, 0.5, 0.75, 1 - 1e-9, 1.0, 2.0, -1.0, math.nan, math.inf]
     for p in probs:
-        f1 = bit_freq(p)
+        f1 = bit_freq(p, FREQ_TOTAL)
         assert 1 <= f1 <= FREQ_TOTAL - 1
-    freqs = [bit_freq(p) for p in np.linspace(0.0, 1.0, 1001)]
+    freqs = [bit_freq(p, FREQ_TOTAL) for p in np.linspace(0.0, 1.0, 1001)]
     assert freqs == sorted(freqs)

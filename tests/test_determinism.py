@@ -13,8 +13,8 @@ import sys
 
 import numpy as np
 
-from nbtzip import online
 from nbtzip.config import RNNConfig
+from nbtzip.rnn import step as online
 
 CONFIGS = [
     {"hidden_size": 24},

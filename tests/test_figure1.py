@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nbtzip import online
+from nbtzip.alphabet import Alphabet
 from nbtzip.config import CTWConfig, RNNConfig
-from nbtzip.ctw import code_lengths as ctw_code_lengths
-from nbtzip.engine import Alphabet
+from nbtzip.ctw.model import code_lengths as ctw_code_lengths
+from nbtzip.rnn import step as online
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "figure1.py"
 

@@ -9,11 +9,12 @@ import io
 
 import numpy as np
 import pytest
-from conftest import english_like
 
 import nbtzip
 from nbtzip import container
+from nbtzip.alphabet import alphabet_of
 from nbtzip.container import FormatError
+from nbtzip.sample import english_like
 
 CASES_PER_MODEL = 400
 
@@ -27,7 +28,7 @@ def _stream(config):
     """Three short blocks, so block headers and model state across blocks are exercised."""
     data = english_like(450, seed=21) + bytes([0, 255, 128])
     out = io.BytesIO()
-    encoder = container.StreamEncoder(out, config, container.alphabet_of(data))
+    encoder = container.StreamEncoder(out, config, alphabet_of(data))
     for start in range(0, len(data), 151):
         encoder.write_block(data[start : start + 151])
     encoder.finish()

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from nbtzip import rng, rnn
-from nbtzip.learners import kalman, nbt, rtrl
+from nbtzip.numeric import rng
+from nbtzip.rnn import network as rnn
+from nbtzip.rnn.learners import kalman, nbt, rtrl
 
 HIDDEN, ALPHABET, FAN_IN = 4, 3, 3
 
@@ -105,9 +106,9 @@ def _kalman_metric(theta):
     for _ in range(4):
         g = r.normal(size=(rows, HIDDEN))
         kalman.step_outer(
-            j00, j0k, jkk, np.zeros_like(g), g, 1.0, np.zeros((0, 0)), 0, 0.8, 0.5, m00,
-            *np.zeros((2, HIDDEN)), np.zeros((0, rows, HIDDEN)), np.zeros(0), np.zeros(HIDDEN),
-            inv_w,
+            kalman.QDMetric(j00, j0k, jkk, m00), np.zeros_like(g),
+            kalman.GradientParts(g, 1.0, np.zeros((0, 0)), 0), 0.8, 0.5,
+            np.zeros((0, rows, HIDDEN)), np.zeros(0), inv_w, kalman.new_scratch(HIDDEN),
         )  # fmt: skip
     return m00, j0k, jkk, 0.5, inv_w
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from nbtzip import rnn
-from nbtzip.learners import kalman, nbt
+from nbtzip.rnn import network as rnn
+from nbtzip.rnn.learners import kalman, nbt
 
 
 class Metric:
@@ -21,14 +21,20 @@ class Metric:
         self.inv_tail = np.zeros((min(3, rows - 1), units))  # 1 / D of the last rows
         self.dirs = np.zeros((0, rows, units))
 
+    def metric(self):
+        return kalman.QDMetric(self.j00, self.j0k, self.jkk, self.m00)
+
+    def scratch(self):
+        units = self.j00.shape[0]
+        return kalman.Scratch(self.acc, np.zeros(units), np.zeros(units))
+
     def step(self, g, keep=0.9):
         """Update with g, return the step QDsolve(J + lam I, g) that was taken."""
         params = np.zeros_like(g)
         self.dir_sq = np.zeros(len(self.dirs))
         kalman.step_outer(
-            self.j00, self.j0k, self.jkk, params, g, 1.0, np.zeros((0, 0)), 0, keep, self.lam,
-            self.m00, self.acc, np.zeros(g.shape[1]), self.dirs, self.dir_sq,
-            np.zeros(g.shape[1]), self.inv_tail,
+            self.metric(), params, kalman.GradientParts(g, 1.0, np.zeros((0, 0)), 0), keep,
+            self.lam, self.dirs, self.dir_sq, self.inv_tail, self.scratch(),
         )  # fmt: skip
         return -params
 
@@ -88,7 +94,8 @@ def test_readout_step_equals_dense_solve_with_its_fisher_weights():
             rng.normal(size=symbols),
         )
         phi = np.zeros((hidden + 1, symbols))
-        kalman.step_readout(j00, j0k, jkk, phi, x, weight, delta, 0.7, lam, m00, acc)
+        metric = kalman.QDMetric(j00, j0k, jkk, m00)
+        kalman.step_readout(metric, phi, x, weight, delta, 0.7, lam, acc)
     for z in range(symbols):
         g = delta[z] * np.concatenate([[1.0], x])
         dense = kalman.dense_matrix(j00[z] + lam, j0k[1:, z], jkk[1:, z] + lam)
@@ -197,9 +204,8 @@ def test_gradient_in_parts_takes_the_same_step_as_the_finished_gradient():
                 gdir, gscale, sparse, row = g, 1.0, np.zeros((0, 0)), 0
             dir_sq = np.zeros(1)
             kalman.step_outer(
-                metric.j00, metric.j0k, metric.jkk, params, gdir, gscale, sparse, row, 0.9,
-                metric.lam, metric.m00, metric.acc, np.zeros(hidden), wdir, dir_sq,
-                np.zeros(hidden), metric.inv_tail,
+                metric.metric(), params, kalman.GradientParts(gdir, gscale, sparse, row), 0.9,
+                metric.lam, wdir, dir_sq, metric.inv_tail, metric.scratch(),
             )  # fmt: skip
         runs.append((params, metric.j0k, metric.jkk, metric.inv_tail, dir_sq))
     for fused, explicit in zip(*runs, strict=True):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nbtzip import lanes
+from nbtzip.numeric import lanes
 
 
 def _reference(row, y):

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from nbtzip import online, rng
 from nbtzip.config import RNNConfig
+from nbtzip.numeric import rng
+from nbtzip.rnn import step as online
 
 ALPHABET, LENGTH, SEEDS = 4, 8000, (1, 2, 3)
 

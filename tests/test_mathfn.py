@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from nbtzip import mathfn
+from nbtzip.numeric import mathfn
 
 
 @njit(cache=True)

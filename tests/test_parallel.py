@@ -6,11 +6,12 @@ import io
 import os
 
 import pytest
-from conftest import Pipe, english_like
+from conftest import Pipe
 
 import nbtzip
-from nbtzip import container, parallel
+from nbtzip import api, container, parallel
 from nbtzip.config import RNNConfig
+from nbtzip.sample import english_like
 
 pytestmark = pytest.mark.usefixtures("order0")
 
@@ -95,12 +96,12 @@ def test_threads_are_capped_by_the_cores(monkeypatch):
     assert parallel.resolve_threads(0) == parallel.available_cores() >= 1
 
 
-def _die(data, config):
+def _die(data, **options):
     os._exit(3)
 
 
 def test_a_worker_that_dies_fails_the_run_instead_of_hanging(tmp_path, small_segments, monkeypatch):
-    monkeypatch.setattr(parallel, "_compress_segment", _die)  # forked workers see it
+    monkeypatch.setattr(api, "compress", _die)  # forked workers see it
     src, packed, _ = _files(tmp_path, english_like(150_000))
     with pytest.raises(parallel.WorkerError):
         nbtzip.compress_file(src, packed, config=CONFIG, threads=2)

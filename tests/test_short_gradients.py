@@ -10,9 +10,10 @@ import itertools
 import numpy as np
 import pytest
 
-from nbtzip import online, rnn
 from nbtzip.config import RNNConfig
-from nbtzip.learners import kalman, nbt, rtrl, short
+from nbtzip.rnn import network as rnn
+from nbtzip.rnn import step as online
+from nbtzip.rnn.learners import kalman, nbt, rtrl, short
 
 HIDDEN, ALPHABET, FAN_IN = 3, 2, 2
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import nbtzip
-from nbtzip import online
 from nbtzip.config import ConfigError, CTWConfig, RNNConfig, from_bytes, preset, to_bytes
+from nbtzip.rnn import step as online
 
 SHORT_CONFIGS = [
     {"hidden_size": 16, "gradient": "short"},

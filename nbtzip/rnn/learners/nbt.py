@@ -3,7 +3,7 @@
 The estimate is G~ = (1/k) sum_m vbar_m wbar_m^T + sum_i e_i w_i^T (eq. (9)):
 vbar[m] lives in state space (n), wbar[m] in parameter space (theta's layout),
 and w_i = df_i/dtheta of the last transition is implied by the previous
-activities and symbol (see rnn.add_param_jacobian). k = 1 is the paper's
+activities and symbol (see network.add_param_jacobian). k = 1 is the paper's
 algorithm; k > 1 averages k independent reductions (the paper's extension).
 
 After each step the reduction (eqs. (13)-(15)) folds the w_i back into each
@@ -28,8 +28,8 @@ all of theta into one multiplication. The scale is folded back into wdir
 import numpy as np
 from numba import njit
 
-from .. import rng
-from ..rnn import add_param_jacobian
+from ...numeric import rng
+from ..network import add_param_jacobian
 
 EPS = 1e-7
 SCALE_MIN = 2.0**-64
@@ -38,7 +38,7 @@ FLUSH_BELOW = 1e-100
 
 
 @njit(cache=True, error_model="numpy")
-def gradient(H, vbar, wscale, wdir, has_w, symbol, a_in, g):
+def gradient(H, vbar, wscale, wdir, symbol, a_in, g):
     """dloss/dtheta as H G~ = (1/k) sum_m (H . vbar_m) wbar_m + sum_i H_i w_i (eq. (12))."""
     rows, hidden = g.shape
     rank = vbar.shape[0]
@@ -52,10 +52,7 @@ def gradient(H, vbar, wscale, wdir, has_w, symbol, a_in, g):
             for c in range(rows):
                 for i in range(hidden):
                     g[c, i] += s * wdir[m, c, i]
-    if rank == 0:
-        g[:] = 0.0
-    if has_w:
-        add_param_jacobian(g, H, symbol, a_in)
+    add_param_jacobian(g, H, symbol, a_in)
 
 
 @njit(cache=True, error_model="numpy")

@@ -13,7 +13,6 @@ import bz2
 import concurrent.futures
 import dataclasses
 import gzip
-import importlib
 import json
 import lzma
 import multiprocessing
@@ -25,10 +24,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-import nbtzip
-
+from .. import api, models
+from ..config import DEFAULT_LEVEL, RTRL_MAX_HIDDEN, CTWConfig, preset
 from . import report
-from .config import DEFAULT_LEVEL, RTRL_MAX_HIDDEN, CTWConfig, preset
 from .report import TOTAL
 
 DEFAULT_METHODS = ("nbtzip", "nbtzip-nbt", "ctw", "gzip", "bzip2", "xz")
@@ -48,16 +46,16 @@ class Method:
     budgeted: bool = False
 
 
-def _model_method(name, config, lengths_module):
+def _model_method(name, config):
     """A learned model coded through the public API with a fixed configuration."""
 
     def code_lengths(data):
-        return importlib.import_module(f"nbtzip.{lengths_module}").code_lengths(data, config)
+        return models.code_lengths(data, config)
 
     def compress(data):
-        return nbtzip.compress(data, config=config)
+        return api.compress(data, config=config)
 
-    return Method(name, compress, nbtzip.decompress, code_lengths, budgeted=True)
+    return Method(name, compress, api.decompress, code_lengths, budgeted=True)
 
 
 def _rnn(name, **fixed):
@@ -68,7 +66,7 @@ def _rnn(name, **fixed):
         if fixed.get("gradient") == "rtrl":
             size = options.get("hidden_size", preset(level).hidden_size)
             options["hidden_size"] = min(size, RTRL_MAX_HIDDEN)
-        return _model_method(name, preset(level, **options), "engine")
+        return _model_method(name, preset(level, **options))
 
     return factory
 
@@ -78,7 +76,7 @@ METHODS = {
     "nbtzip": _rnn("nbtzip"),
     "nbtzip-nbt": _rnn("nbtzip-nbt", gradient="nbt", step="sgd"),
     "rtrl": _rnn("rtrl", gradient="rtrl", step="kalman"),
-    "ctw": lambda level, hidden: _model_method("ctw", CTWConfig(), "ctw"),
+    "ctw": lambda level, hidden: _model_method("ctw", CTWConfig()),
     "gzip": lambda level, hidden: Method(
         "gzip", lambda d: gzip.compress(d, compresslevel=9, mtime=0), gzip.decompress
     ),

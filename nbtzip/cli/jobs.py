@@ -4,10 +4,12 @@ Run holds what the files of one command share: each input is checked (a
 symbolic link, a directory, a hard-linked input under --rm), its destination
 chosen (standard output, -o, or beside it; an existing output needs -f),
 transfer() writes to a temporary file renamed into place on success, with a
-progress bar, and Run reports the figures (-v), says once when kernels will
-be compiled, removes the input after --rm and turns a file that fails into
+progress bar, and Run reports the figures (-v), says when numba compiles
+kernels, removes the input after --rm and turns a file that fails into
 one line on stderr while the others are still tried (status 1 at the end):
-a bad stream, a model too large for memory, a worker process that died.
+a bad stream, a model over the memory limit or too large for memory, a
+worker process that died; a warning (an input that changed while it was
+read) makes the status 2, as with gzip.
 
 What a command does to one file is cli.py's; how the process meets the shell
 (signals, standard output, exit statuses) is terminal.py's.
@@ -22,11 +24,12 @@ import sys
 
 import click
 
-from . import kernelcache
-from .atomic import atomic_output
-from .config import ConfigError
-from .container import FormatError
-from .parallel import WorkerError
+from .. import kernelcache
+from ..atomic import atomic_output
+from ..config import ConfigError
+from ..container import FormatError, MemoryLimitError
+from ..memlimit import mib
+from ..parallel import WorkerError
 from .progress import ProgressBar, human_size
 from .terminal import StdoutWriter, raise_swallowed, say, stdout_lost
 
@@ -83,15 +86,7 @@ class Run:
         self.remove, self.force, self.quiet, self.verbose = remove, force, quiet, verbose
         self.test = test
         self.failed = False
-        self._noted = set()
-
-    def note_compile(self, config, decode=False):
-        kernel = kernelcache.coding_kernel(config, decode)
-        if self.quiet or kernel in self._noted:
-            return
-        self._noted.add(kernel)
-        if not kernelcache.kernels_cached(kernel):
-            say("compiling kernels, first run only")
+        self.warned = False
 
     def check_input(self, path, verb):
         """FileError for inputs gzip would not touch without -f: a symbolic link whose
@@ -136,12 +131,31 @@ class Run:
         return target
 
     def each(self, action):
-        """Run action(path) on every file; report failures and keep going."""
+        """Run action(path) on every file; report failures and keep going. The
+        first time numba compiles a kernel (not when it loads one), say so."""
+        with contextlib.ExitStack() as stack:
+            if not self.quiet:
+                stack.enter_context(
+                    kernelcache.compile_notice(lambda: say("compiling kernels, first run only"))
+                )
+            self._each(action)
+        if self.failed:
+            click.get_current_context().exit(1)
+        if self.warned:
+            click.get_current_context().exit(2)  # gzip's status for warnings
+
+    def _each(self, action):
         for path in self.files:
             try:
                 action(path)
             except FileError as exc:
                 self._fail(str(exc))
+            except MemoryLimitError as exc:
+                need = mib(exc.needed)
+                self._fail(
+                    f"{label(path)}: the stream needs {need} of memory to decode, above the "
+                    f"limit of {mib(exc.limit)} (allow it with --memlimit {need})"
+                )
             except (FormatError, ConfigError, WorkerError) as exc:
                 self._fail(f"{label(path)}: {exc}")
             except MemoryError:
@@ -154,12 +168,16 @@ class Run:
                 self._fail(f"{name}: {exc.strerror or exc}")
             if stdout_lost():
                 break  # like gzip: after a write error on standard output, stop
-        if self.failed:
-            click.get_current_context().exit(1)
 
     def _fail(self, message):
         say(message)
         self.failed = True
+
+    def warn(self, message):
+        """A one-line warning (not under -q, as with gzip); the status becomes 2."""
+        if not self.quiet:
+            say(message)
+        self.warned = True
 
     def report(self, path, verb, result, original, coded):
         if not self.verbose:
@@ -209,7 +227,13 @@ def transfer(run, path, target, work, *, refuse_terminal=False):
             dst = StdoutWriter()
         else:
             dst = stack.enter_context(
-                atomic_output(target, overwrite=run.force, mode=mode, times=times)
+                atomic_output(
+                    target,
+                    overwrite=run.force,
+                    mode=mode,
+                    times=times,
+                    notice=None if run.quiet else say,
+                )
             )
         if refuse_terminal and not run.force and dst.isatty():
             raise FileError("compressed data not written to a terminal (use -f to force)")

@@ -46,7 +46,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ..rnn import add_param_jacobian
+from ..network import add_param_jacobian
 from .nbt import EPS, FLUSH_BELOW, SCALE_MAX, SCALE_MIN, w_norms_euclidean, w_norms_kalman
 
 Short = namedtuple(

@@ -90,12 +90,6 @@ def below(state, n):
 
 
 @njit(cache=True, error_model="numpy")
-def sign(state):
-    """+1.0 or -1.0 with equal probability (the top bit of one draw)."""
-    return 1.0 if (next_u64(state) >> np.uint64(63)) == _U1 else -1.0
-
-
-@njit(cache=True, error_model="numpy")
 def normal(state):
     """A standard normal draw by Marsaglia's polar method (needs only log and sqrt)."""
     while True:

@@ -3,7 +3,8 @@
 What the commands in cli.py do is theirs; how the process they run in ends is
 settled here, the same for every command, the gzip / xz way. Every message is
 one line on stderr, "nbtzip: ...". Exit status 0 on success, 1 when any file
-failed, 2 on usage errors, 128 + the signal on SIGINT, SIGTERM, SIGHUP and
+failed, 2 on usage errors and, as gzip has it, after a warning (an input that
+changed while it was read), 128 + the signal on SIGINT, SIGTERM, SIGHUP and
 SIGQUIT (raised as KeyboardInterrupt or Terminated, so that partial outputs are
 removed on the way out), and 141, quietly, when the reader of standard output
 goes away. A write error on standard output names "(stdout)", not the input.

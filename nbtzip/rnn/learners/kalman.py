@@ -18,35 +18,54 @@ j != k. Every loop below runs across units in the inner position, so each sum
 over c keeps its natural order while the work vectorises across units.
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
+# The accumulated metric of a set of groups: J00[u], J0k[c, u], Jkk[c, u] as
+# above, and m00[u] = J00[u] + lam as the last step left it.
+QDMetric = namedtuple("QDMetric", ["J00", "J0k", "Jkk", "m00"])
+# A gradient handed over in parts: scale * direction + the sparse rows (step_outer).
+GradientParts = namedtuple("GradientParts", ["direction", "scale", "sparse", "sparse_row"])
+# Per-unit scratch of step_outer: the solve's sum, g's row 0, the direction's norm sum.
+Scratch = namedtuple("Scratch", ["acc", "g0", "acc_dir"])
+
+
+def new_metric(rows, units):
+    z = np.zeros
+    return QDMetric(z(units), z((rows, units)), z((rows, units)), z(units))
+
+
+def new_scratch(units):
+    return Scratch(np.zeros(units), np.zeros(units), np.zeros(units))
+
 
 @njit(cache=True, error_model="numpy")
-def step_outer(
-    J00, J0k, Jkk, params, gdir, gscale, sparse, sparse_row, keep, lam, m00, acc, g0, dirs,
-    dir_sq, acc_dir, inv_tail,
-):  # fmt: skip
+def step_outer(metric, params, grad, keep, lam, dirs, dir_sq, inv_tail, scratch):
     """Eqs. (25)-(26) with the outer-product Fisher, in one pass over the groups:
 
     J <- keep * J + QD(g g^T);  params <- params - QDsolve(J + Lambda, g).
 
     The gradient comes in parts so that NoBackTrack never writes it out (one
-    pass over theta fewer): g = gscale * gdir + S, where S is zero except, when
-    sparse has rows, sparse[0] in row 0 and in row sparse_row, and sparse[1:]
-    in the last len(sparse) - 1 rows (the shape of H . w_i, rnn.add_param_jacobian).
-    Each entry is formed as gscale * gdir + S, one rounding per operation, so
-    a caller holding a finished g passes (g, 1.0, no sparse rows) and gets
-    the same bits.
+    pass over theta fewer): grad is GradientParts, g = scale * direction + S,
+    where S is zero except, when sparse has rows, sparse[0] in row 0 and in
+    row sparse_row, and sparse[1:] in the last len(sparse) - 1 rows (the shape
+    of H . w_i, network.add_param_jacobian). Each entry is formed as
+    scale * direction + S, one rounding per operation, so a caller holding a
+    finished g passes (g, 1.0, no sparse rows, 0) and gets the same bits.
 
     Also leaves what the NoBackTrack reduction needs from the updated metric:
-    m00 = M00 + lam and dir_sq[m] = pair_norm_sq of dirs[m] (the first
+    metric.m00 = M00 + lam and dir_sq[m] = pair_norm_sq of dirs[m] (the first
     direction inside this pass, any others in a pass of their own). dirs may
-    have no rows (the pass then measures gdir and throws the number away,
-    which keeps one loop body). inv_tail keeps 1 / D_c of the last
+    have no rows (the pass then measures the direction and throws the number
+    away, which keeps one loop body). inv_tail keeps 1 / D_c of the last
     len(inv_tail) rows (NoBackTrack's sparse w_i norms read them instead of
-    dividing again). acc, g0 and acc_dir are scratch of length units.
+    dividing again).
     """
+    J00, J0k, Jkk, m00 = metric
+    gdir, gscale, sparse, sparse_row = grad
+    acc, g0, acc_dir = scratch
     rows, units = gdir.shape
     nsparse = sparse.shape[0]
     sparse_start = rows - (nsparse - 1) if nsparse > 0 else rows
@@ -145,7 +164,7 @@ def _finish_pair_norm(m00, w, acc):
 
 
 @njit(cache=True, error_model="numpy")
-def step_readout(J00, J0k, Jkk, phi, x, weight, delta, keep, lam, m00, acc):
+def step_readout(metric, phi, x, weight, delta, keep, lam, acc):
     """Eqs. (23)-(24) for the readout, one pass.
 
     Every output unit z sees the same activity (1, x) with x = a(t), its
@@ -153,6 +172,7 @@ def step_readout(J00, J0k, Jkk, phi, x, weight, delta, keep, lam, m00, acc):
     (p_z (1 - p_z) / ln^2 2 exact, or delta_z^2 for the outer product):
     J_z <- keep * J_z + weight_z QD((1, x)(1, x)^T); phi_z <- phi_z - QDsolve(J_z + Lambda, g_z).
     """
+    J00, J0k, Jkk, m00 = metric
     units = weight.shape[0]
     for u in range(units):
         J00[u] = keep * J00[u] + weight[u]

@@ -22,11 +22,7 @@ which numba turns into vector operations across units without reordering.
 import numpy as np
 from numba import njit
 
-from . import lanes, mathfn, rng
-
-
-def theta_rows(alphabet_size, fan_in):
-    return 1 + alphabet_size + fan_in
+from ..numeric import lanes, mathfn, rng
 
 
 @njit(cache=True, error_model="numpy")

@@ -1,6 +1,6 @@
 """Real-time recurrent learning: the exact G = dh/dtheta, the reference for NoBackTrack.
 
-G[j, c, i] = dh_j / dtheta[c, i] (theta in rnn.py's layout). Eq. (4):
+G[j, c, i] = dh_j / dtheta[c, i] (theta in network.py's layout). Eq. (4):
 
     G(t+1) = (df/dh) G(t) + df/dtheta,   (df/dh)_{ij} = W_ji (1 - a_j^2)
 
@@ -10,7 +10,7 @@ checking NoBackTrack on small networks, hopeless for large ones.
 
 from numba import njit
 
-from ..rnn import add_param_jacobian
+from ..network import add_param_jacobian
 
 
 @njit(cache=True, error_model="numpy")

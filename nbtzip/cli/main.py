@@ -15,9 +15,9 @@ import os
 
 import click
 
-import nbtzip
-
-from .config import DEFAULT_LEVEL, LEVELS, ConfigError
+from .. import api
+from ..config import DEFAULT_LEVEL, LEVELS, ConfigError, model_name
+from ..memlimit import DEFAULT_PERCENT, ENV, default_limit, mib, parse
 from .jobs import STDIO, FileError, Run, label, stdin, stdout, transfer
 from .terminal import Group, echo
 
@@ -41,7 +41,7 @@ class _Command(click.Command):
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(nbtzip.__version__, "-V", "--version", prog_name="nbtzip")
+@click.version_option(api.__version__, "-V", "--version", prog_name="nbtzip")
 def main():
     """Lossless compression with a recurrent network trained online (NoBackTrack).
 
@@ -97,6 +97,36 @@ def _threads_option(help_text):
     )
 
 
+class _Size(click.ParamType):
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        try:
+            return value if isinstance(value, int) else parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _memlimit_option(help_text):
+    return click.option("-M", "--memlimit", type=_Size(), metavar="SIZE", help=help_text)
+
+
+def _memlimit(given):
+    """The limit in bytes (0: none): --memlimit, else NBTZIP_MEMLIMIT, else the default."""
+    if given is not None:
+        return given
+    try:
+        return default_limit()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+_MEMLIMIT_HELP = (
+    f"0 for none; default ${ENV}, else {DEFAULT_PERCENT}% of "
+    "physical memory. SIZE: bytes, or with K, M, G (KiB, MiB, GiB), or N% of memory."
+)
+
+
 def _last_level(level, order):
     """The level the last of -1 .. -9 / --level on the command line asks for (None: none)."""
     chosen = None
@@ -116,11 +146,11 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
             raise click.UsageError("--algorithm, --hidden, --rank and --seed apply to --model rnn")
         if level is not None and level != DEFAULT_LEVEL:
             raise click.UsageError("levels select RNN sizes; use --depth for CTW")
-        return nbtzip.make_config(model="ctw", depth=depth)
+        return api.make_config(model="ctw", depth=depth)
     if depth is not None:
         raise click.UsageError("--depth applies to --model ctw")
     try:
-        return nbtzip.make_config(
+        return api.make_config(
             DEFAULT_LEVEL if level is None else level,
             algorithm=algorithm,
             hidden_size=hidden,
@@ -149,7 +179,7 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
 )
 @click.option(
     "--algorithm",
-    type=click.Choice(list(nbtzip.ALGORITHMS)),
+    type=click.Choice(list(api.ALGORITHMS)),
     help="RNN learning rule: kalman (NoBackTrack + Kalman steps, the default), "
     "nbt (NoBackTrack + SGD), rtrl (exact gradient, hidden <= 64), t1/t2/t4 (exact "
     "last 1/2/4 steps, truncated; t4 learns best), e1/e2 (exact last 1/2 steps plus the "
@@ -163,9 +193,25 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
     "Worker processes (0: one per core, never more than the cores). A large input "
     "is cut into that many independent streams, coded at once: faster, a little larger."
 )
+@_memlimit_option(
+    "Refuse a model that needs more than SIZE of memory to decode, as decompress "
+    "would under that limit; " + _MEMLIMIT_HELP
+)
 @click.pass_context
 def compress(
-    ctx, files, output, to_stdout, keep, remove, force, quiet, verbose, level, threads, **flags
+    ctx,
+    files,
+    output,
+    to_stdout,
+    keep,
+    remove,
+    force,
+    quiet,
+    verbose,
+    level,
+    threads,
+    memlimit,
+    **flags,
 ):
     """Compress each FILE into FILE.nbt.
 
@@ -179,6 +225,15 @@ def compress(
         flags.pop(f"level_{n}")
     level = _last_level(level, ctx.meta.get("nbtzip.order", ()))
     config = _config_from_flags(level, **flags)
+    limit = _memlimit(memlimit)
+    try:
+        api.check_encodable(config, limit)
+    except api.MemoryLimitError as exc:
+        need = mib(exc.needed)
+        raise click.UsageError(
+            f"the model needs {need} of memory to decode, above the limit of "
+            f"{mib(exc.limit)} (allow it with --memlimit {need})"
+        ) from None
     run = Run(files, output, to_stdout, keep, remove, force, quiet, verbose)
 
     def one(path):
@@ -189,15 +244,25 @@ def compress(
         target = run.destination(path, path + SUFFIX)
         if target is None and stdout().isatty() and not run.force:
             raise FileError("compressed data not written to a terminal (use -f to force)")
-        run.note_compile(config)
         result = transfer(
             run, path, target,
-            lambda src, dst, progress: nbtzip.compress_file(
-                src, dst, config=config, progress=progress, threads=threads
+            lambda src, dst, progress: api.compress_file(
+                src, dst, config=config, progress=progress, threads=threads, memlimit=limit
             ),
             refuse_terminal=True,
         )  # fmt: skip
         run.report(path, "compressed", result, result.input_size, result.output_size)
+        if result.input_changed:
+            # The output decodes to exactly what was read, which is not the file as
+            # it is now: say so, and do not delete it under --rm.
+            kind, n = result.input_changed, result.input_size
+            run.warn(
+                f"{label(path)}: file {kind} while it was compressed; "
+                + (f"its first {n} bytes" if kind == "grew" else f"the {n} bytes read")
+                + " are in the output"
+                + ("; input not removed" if run.remove else "")
+            )
+            return
         run.finish(path, target)
 
     run.each(one)
@@ -216,8 +281,9 @@ def compress(
     "Worker processes (0: one per core) for files of several streams "
     "(made by compress -T); a file of one stream decodes on one core."
 )
+@_memlimit_option("Refuse a stream whose model needs more than SIZE of memory; " + _MEMLIMIT_HELP)
 def decompress(
-    files, output, to_stdout, keep, remove, force, quiet, verbose, test, threads, **levels
+    files, output, to_stdout, keep, remove, force, quiet, verbose, test, threads, memlimit, **levels
 ):
     """Decompress each FILE.nbt into FILE.
 
@@ -227,6 +293,7 @@ def decompress(
     Levels (-1 .. -9) are accepted and ignored, as gzip -d does.
     """
     run = Run(files, output, to_stdout, keep, remove, force, quiet, verbose, test)
+    limit = _memlimit(memlimit)
 
     def one(path):
         if path == STDIO:
@@ -245,9 +312,8 @@ def decompress(
         target = None if run.test else run.destination(path, default)
         result = transfer(
             run, path, target,
-            lambda src, dst, progress: nbtzip.decompress_file(
-                src, dst, progress=progress, threads=threads,
-                on_config=lambda config: run.note_compile(config, decode=True),
+            lambda src, dst, progress: api.decompress_file(
+                src, dst, progress=progress, threads=threads, memlimit=limit
             ),
         )  # fmt: skip
         verb = "tested" if run.test else "decompressed"
@@ -270,12 +336,12 @@ def info(files):
     def one(path):
         if path == STDIO and stdin().isatty():
             raise FileError("compressed data not read from a terminal")
-        facts = nbtzip.info(stdin() if path == STDIO else path)
+        facts = api.info(stdin() if path == STDIO else path)
         config = facts.config
         fields = ", ".join(f"{k}={v}" for k, v in vars(config).items())
         empty = facts.original_size == 0  # no ratio to speak of
         rows = [
-            ("model", f"{nbtzip.config.model_name(config)} ({fields})"),
+            ("model", f"{model_name(config)} ({fields})"),
             ("alphabet", f"{facts.alphabet_size} byte values"),
             ("streams", str(facts.streams)),
             ("blocks", str(facts.blocks)),
@@ -284,6 +350,7 @@ def info(files):
             ("ratio", "-" if empty else f"{facts.ratio:.4f}"),
             ("bits per byte", "-" if empty else f"{facts.bits_per_byte:.4f}"),
             ("CRC-32", f"{facts.crc32:08x}"),
+            ("memory", _memory_row(facts.memory)),
         ]
         echo(label(path))
         for name, value in rows:
@@ -292,10 +359,17 @@ def info(files):
     run.each(one)
 
 
+def _memory_row(needs):
+    """What the streams need to decode: one figure, or the range over streams."""
+    low, high = mib(min(needs)), mib(max(needs))
+    each = " per stream" if len(needs) > 1 else ""
+    return f"{high}{each} to decode" if low == high else f"{low} to {high} per stream to decode"
+
+
 try:
     from .bench import bench_command
 except ModuleNotFoundError as exc:
-    if exc.name != "nbtzip.bench":
+    if exc.name != "nbtzip.cli.bench":
         raise
 else:
     main.add_command(bench_command, "bench")

@@ -1,0 +1,237 @@
+"""The coding loops, written once for every model: predict -> code -> learn.
+
+A model is a state (a namedtuple of arrays and named scalars, built once per
+stream) and a few jitted functions over it, registered here by its state's
+class. Two kinds of model exist:
+
+    symbol model   probabilities(state) -> float64 array over the alphabet
+                   learn(state, y)               y: the symbol that came
+    binary model   begin(state)                  before a byte's first decision
+                   predict_bit(state, k) -> p1   P(bit = 1) at decision node k
+                   learn_bit(state, k, bit)
+                   end(state, byte)              after the byte's last decision
+
+A binary model codes a byte (a symbol of nbits bits) as 8 (nbits) decisions,
+most significant bit first; decision node k is 1 for the first, then 2k + bit.
+A decision whose outcome the stream's alphabet already fixes (forced[k] >= 0)
+is neither coded nor asked for: begin and end always run, predict_bit and learn_bit may not.
+
+The generic functions below (probabilities, learn, begin, ...) resolve at
+compile time to the registered model's own function, so every loop is compiled
+once per model with the model's code inlined: one source, no per-call dispatch.
+Each loop is jitted once per model (kernel(name, state)): a copy of the one
+source under its own name, so each model's kernels sit in a cache index of
+their own. One shared index would hold every model's state type, and loading
+it would import every module that ever registered a model (a test's stand-in
+model broke other processes that way). Encoder and decoder run the same calls
+in the same order; they differ only in
+where the symbol comes from. Loops take [start, stop) so a codec can code a
+block in slices (signals are handled between slices) with the coder's state,
+held in its array, carried from one slice to the next.
+"""
+
+import types as pytypes
+
+from numba import njit
+from numba.core import types
+from numba.extending import overload
+
+from ..numeric import mathfn
+from . import rangecoder as rc
+
+_SYMBOL_MODELS = {}  # state class -> (probabilities, learn)
+_BINARY_MODELS = {}  # state class -> (begin, predict_bit, learn_bit, end)
+
+
+def register_symbol_model(state_class, probabilities, learn):
+    _SYMBOL_MODELS[state_class] = (probabilities, learn)
+
+
+def register_binary_model(state_class, begin, predict_bit, learn_bit, end):
+    _BINARY_MODELS[state_class] = (begin, predict_bit, learn_bit, end)
+
+
+def _model_function(table, state, which):
+    if isinstance(state, types.BaseNamedTuple) and state.instance_class in table:
+        return table[state.instance_class][which]
+    return None
+
+
+# The generic calls. Outside a jitted loop they are never called.
+def probabilities(state):
+    raise TypeError("probabilities() runs inside jitted loops only")
+
+
+def learn(state, y):
+    raise TypeError("learn() runs inside jitted loops only")
+
+
+def begin(state):
+    raise TypeError("begin() runs inside jitted loops only")
+
+
+def predict_bit(state, k):
+    raise TypeError("predict_bit() runs inside jitted loops only")
+
+
+def learn_bit(state, k, bit):
+    raise TypeError("learn_bit() runs inside jitted loops only")
+
+
+def end(state, byte):
+    raise TypeError("end() runs inside jitted loops only")
+
+
+@overload(probabilities, inline="always")
+def _probabilities(state):
+    f = _model_function(_SYMBOL_MODELS, state, 0)
+    if f is not None:
+        return lambda state: f(state)
+    return None
+
+
+@overload(learn, inline="always")
+def _learn(state, y):
+    f = _model_function(_SYMBOL_MODELS, state, 1)
+    if f is not None:
+        return lambda state, y: f(state, y)
+    return None
+
+
+@overload(begin, inline="always")
+def _begin(state):
+    f = _model_function(_BINARY_MODELS, state, 0)
+    if f is not None:
+        return lambda state: f(state)
+    return None
+
+
+@overload(predict_bit, inline="always")
+def _predict_bit(state, k):
+    f = _model_function(_BINARY_MODELS, state, 1)
+    if f is not None:
+        return lambda state, k: f(state, k)
+    return None
+
+
+@overload(learn_bit, inline="always")
+def _learn_bit(state, k, bit):
+    f = _model_function(_BINARY_MODELS, state, 2)
+    if f is not None:
+        return lambda state, k, bit: f(state, k, bit)
+    return None
+
+
+@overload(end, inline="always")
+def _end(state, byte):
+    f = _model_function(_BINARY_MODELS, state, 3)
+    if f is not None:
+        return lambda state, byte: f(state, byte)
+    return None
+
+
+# Symbol models: the alphabet's symbols, one frequency table per step.
+
+
+def encode_symbols(model, symbols, start, stop, freqs, st, out):
+    for t in range(start, stop):
+        rc.quantize(probabilities(model), freqs)
+        y = symbols[t]
+        rc.encode_symbol(st, out, freqs, y)
+        learn(model, y)
+
+
+def decode_symbols(model, buf, st, freqs, symbols, start, stop):
+    for t in range(start, stop):
+        rc.quantize(probabilities(model), freqs)
+        y = rc.decode_symbol(st, buf, freqs)
+        symbols[t] = y
+        learn(model, y)
+
+
+def measure_symbols(model, symbols, start, stop, bits):
+    """bits[t] = -log2 p(symbols[t]) (unquantised), learning as the codec does."""
+    for t in range(start, stop):
+        y = symbols[t]
+        bits[t] = -mathfn.log2(probabilities(model)[y])
+        learn(model, y)
+
+
+# Binary models: symbols as decisions, each coded out of `total` (a power of two).
+# forced has 2**nbits entries for symbols of nbits bits (256 for bytes).
+
+
+@njit(cache=True, error_model="numpy")
+def _bits_of(forced):
+    nbits = 0
+    while (1 << nbits) < forced.shape[0]:
+        nbits += 1
+    return nbits
+
+
+def encode_bits(model, forced, total, symbols, start, stop, st, out):
+    for t in range(start, stop):
+        byte = symbols[t]
+        begin(model)
+        k = 1
+        for b in range(_bits_of(forced) - 1, -1, -1):
+            bit = (byte >> b) & 1
+            if forced[k] < 0:
+                f1 = rc.bit_freq(predict_bit(model, k), total)
+                rc.encode_bit(st, out, f1, total, bit)
+                learn_bit(model, k, bit)
+            k = 2 * k + bit
+        end(model, byte)
+
+
+def decode_bits(model, forced, total, buf, st, symbols, start, stop):
+    for t in range(start, stop):
+        begin(model)
+        k = 1
+        top = forced.shape[0]
+        while k < top:
+            bit = forced[k]
+            if bit < 0:
+                f1 = rc.bit_freq(predict_bit(model, k), total)
+                bit = rc.decode_bit(st, buf, f1, total)
+                learn_bit(model, k, bit)
+            k = 2 * k + bit
+        byte = k - top
+        symbols[t] = byte
+        end(model, byte)
+
+
+def measure_bits(model, forced, symbols, start, stop, bits):
+    """bits[t] = -log2 P(symbols[t]) (unquantised), learning as the codec does."""
+    for t in range(start, stop):
+        byte = symbols[t]
+        begin(model)
+        k = 1
+        cost = 0.0
+        for b in range(_bits_of(forced) - 1, -1, -1):
+            bit = (byte >> b) & 1
+            if forced[k] < 0:
+                p1 = predict_bit(model, k)
+                cost -= mathfn.log2(p1 if bit else 1.0 - p1)
+                learn_bit(model, k, bit)
+            k = 2 * k + bit
+        bits[t] = cost
+        end(model, byte)
+
+
+_LOOPS = {f.__name__: f for f in (encode_symbols, decode_symbols, measure_symbols,
+                                   encode_bits, decode_bits, measure_bits)}  # fmt: skip
+_KERNELS = {}
+
+
+def kernel(name, state):
+    """The loop `name` jitted for the model whose state this is."""
+    key = (name, type(state))
+    jitted = _KERNELS.get(key)
+    if jitted is None:
+        loop = _LOOPS[name]
+        copy = pytypes.FunctionType(loop.__code__, loop.__globals__, loop.__name__)
+        owner = type(state)
+        copy.__qualname__ = f"{name}__{owner.__module__.replace('.', '_')}_{owner.__name__}"
+        jitted = _KERNELS[key] = njit(cache=True, error_model="numpy")(copy)
+    return jitted

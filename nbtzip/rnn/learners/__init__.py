@@ -1,0 +1,1 @@
+"""Gradient estimates of dh/dtheta (nbt, rtrl) and step rules (kalman, sgd)."""
