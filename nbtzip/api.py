@@ -48,6 +48,13 @@ ALGORITHMS = {
     "kalman": {"gradient": "nbt", "step": "kalman"},  # Algorithm 2, the default
     "nbt": {"gradient": "nbt", "step": "sgd"},  # Algorithm 1 (Euclidean)
     "rtrl": {"gradient": "rtrl", "step": "kalman"},  # exact gradient, the reference
+    # exact last K steps (T_K), or the same plus the unbiased NoBackTrack
+    # remainder (E_K); Kalman steps. t4 is the one to use (docs/LEARNERS.md).
+    "t1": {"gradient": "short", "exact_steps": 1, "remainder": 0.0, "step": "kalman"},
+    "t2": {"gradient": "short", "exact_steps": 2, "remainder": 0.0, "step": "kalman"},
+    "t4": {"gradient": "short", "exact_steps": 4, "remainder": 0.0, "step": "kalman"},
+    "e1": {"gradient": "short", "exact_steps": 1, "remainder": 1.0, "step": "kalman"},
+    "e2": {"gradient": "short", "exact_steps": 2, "remainder": 1.0, "step": "kalman"},
 }
 MODELS = ("mix", "rnn", "ctw")
 
@@ -259,6 +266,13 @@ def compress_file(
             changed = _changed(fin, total, read, None, None)
             return Result(read, written, time.perf_counter() - started, changed)
         alphabet, scanned, scan_crc = _scan(fin)
+        if scanned is None:  # a pipe: look ahead, most end within it
+            head = read_upto(fin, PIPE_LOOKAHEAD)
+            if len(head) < PIPE_LOOKAHEAD:  # the whole input: size and alphabet known
+                fin = io.BytesIO(head)
+                alphabet, scanned, scan_crc = _scan(fin)
+            else:
+                fin = _Prefixed(head, fin)
         total = scanned if scanned is not None else total
         with _destination(dst, overwrite, _mode_of(src)) as fout:
             encoders = [StreamEncoder(fout, config, alphabet, size=scanned)]
@@ -278,6 +292,30 @@ def compress_file(
         written = sum(encoder.written for encoder in encoders)
         changed = _changed(fin, scanned, done, crc, scan_crc)
     return Result(done, written, time.perf_counter() - started, changed)
+
+
+# A pipe is read this far ahead before its stream starts: an input that ends
+# within it is coded like a file (its own alphabet, tables sized to it), which
+# made alice29.txt through a pipe cost what the file costs (was 2x the time:
+# all 256 byte values in the softmax, tables at their caps).
+PIPE_LOOKAHEAD = 16 << 20
+
+
+class _Prefixed:
+    """A binary reader that yields `head`, then the rest of `rest`."""
+
+    def __init__(self, head, rest):
+        self._head = io.BytesIO(head)
+        self._rest = rest
+
+    def read(self, n=-1):
+        data = self._head.read(n)
+        if n < 0:
+            return data + self._rest.read()
+        if len(data) < n:
+            more = self._rest.read(n - len(data))
+            data += more or b""
+        return data
 
 
 def _next_read(scanned, done):

@@ -11,7 +11,7 @@ import dataclasses
 import struct
 from dataclasses import dataclass
 
-GRADIENTS = ("nbt", "rtrl", "none")
+GRADIENTS = ("nbt", "rtrl", "none", "short")
 STEPS = ("kalman", "sgd")
 FISHERS = ("exact", "op")
 
@@ -21,6 +21,21 @@ RTRL_MAX_HIDDEN = 64
 
 # Kalman prior on theta for the NoBackTrack estimate (chosen by measurement).
 NBT_LAMBDA_THETA = 3000.0
+
+# gradient "short" when exact_steps / remainder are not given: T4, measured
+# (30 KB, 2 seeds, n = 32, docs/LEARNERS.md) to recover 100 % of RTRL's gain over
+# a frozen theta on English (T2 99 %) and 95-100 % on the long-range synthetic
+# sources (T2 64-86 %), at 1.04-1.08x NoBackTrack's time per byte; a remainder
+# made it worse everywhere at K = 4.
+SHORT_EXACT_STEPS = 4
+SHORT_REMAINDER = 0.0
+# Its Kalman prior: lambda_theta = 50 + 1000 c^2 for remainder weight c (the
+# remainder's noise power grows as c^2). Measured on 30 KB of alice29.txt,
+# 2 seeds: T2's best lambda is 50 at n = 32, 64 and 100 (n = 100: 25 -> 3.310,
+# 50 -> 3.295, 100 -> 3.318, 200 -> 3.357 bpc); E2 at c = 0.25 is best at
+# 100-200, E1 and E2 at c = 1 at 300-1000 (docs/LEARNERS.md).
+SHORT_LAMBDA_THETA = 50.0
+SHORT_LAMBDA_NOISE = 1000.0
 
 
 class ConfigError(ValueError):
@@ -32,7 +47,9 @@ class RNNConfig:
     """The character RNN of eq. (27)-(28) and how it learns.
 
     gradient: how dh/dtheta is estimated: "nbt" (NoBackTrack, rank `rank`),
-        "rtrl" (exact, the reference), "none" (theta frozen, readout only).
+        "rtrl" (exact, the reference), "none" (theta frozen, readout only),
+        "short" (the last `exact_steps` transitions exactly plus `remainder` times
+        a NoBackTrack estimate of the rest, rank `rank`: learners/short.py).
     step: the step rule for theta and phi: "kalman" (quasi-diagonal, Algorithm 2)
         or "sgd" (Euclidean, eta_t = sgd_c / (n sqrt t), Algorithm 1).
     """
@@ -46,7 +63,7 @@ class RNNConfig:
     # None picks the measured default: lambda_phi = hidden_size (the paper's
     # Lambda = n); lambda_theta = hidden_size for the exact RTRL gradient, and
     # NBT_LAMBDA_THETA for NoBackTrack, whose noisy estimate needs a stronger
-    # prior (README, "How it works"; docs/ALGORITHMS.md).
+    # prior (README, "How it works"; docs/ALGORITHMS.md); SHORT_LAMBDA_* for "short".
     lambda_theta: float | None = None
     lambda_phi: float | None = None
     fisher: str = "exact"
@@ -58,15 +75,37 @@ class RNNConfig:
     fan_in: int = 10
     sigma_w: float = 1.0
     sigma_r: float = 1.0
+    # gradient "short" only (other gradients ignore them and hold None; they are
+    # not in the header then, so the bytes of every other configuration are
+    # unchanged): K exact steps, and the remainder's weight c in [0, 1]
+    # (0: truncated, T_K; 1: unbiased, E_K).
+    exact_steps: int | None = None
+    remainder: float | None = None
 
     def __post_init__(self):
         _check_int("hidden_size", self.hidden_size, 1, 4096)
         if self.lambda_phi is None:
             object.__setattr__(self, "lambda_phi", float(self.hidden_size))
-        if self.lambda_theta is None:
-            auto = self.hidden_size if self.gradient == "rtrl" else NBT_LAMBDA_THETA
-            object.__setattr__(self, "lambda_theta", float(auto))
         _check_choice("gradient", self.gradient, GRADIENTS)
+        if self.gradient == "short":
+            if self.exact_steps is None:
+                object.__setattr__(self, "exact_steps", SHORT_EXACT_STEPS)
+            if self.remainder is None:
+                object.__setattr__(self, "remainder", SHORT_REMAINDER)
+            _check_int("exact_steps", self.exact_steps, 1, 16)
+            _check_float("remainder", self.remainder, positive=False)
+            if self.remainder > 1.0:
+                raise ConfigError("remainder must be at most 1")
+            object.__setattr__(self, "remainder", float(self.remainder))
+        else:
+            object.__setattr__(self, "exact_steps", None)
+            object.__setattr__(self, "remainder", None)
+        if self.lambda_theta is None:
+            if self.gradient == "short":
+                auto = SHORT_LAMBDA_THETA + SHORT_LAMBDA_NOISE * self.remainder**2
+            else:
+                auto = self.hidden_size if self.gradient == "rtrl" else NBT_LAMBDA_THETA
+            object.__setattr__(self, "lambda_theta", float(auto))
         _check_choice("step", self.step, STEPS)
         _check_choice("fisher", self.fisher, FISHERS)
         _check_int("rank", self.rank, 1, 64)
@@ -93,19 +132,25 @@ class RNNConfig:
         kalman_theta = learns and self.step == "kalman"
         kalman_phi = self.step == "kalman"
         k = self.rank if self.gradient == "nbt" else 0
+        short = self.gradient == "short"
+        if short and self.remainder > 0.0:
+            k = self.rank  # the remainder's pairs
         fused = kalman_theta and self.gradient == "nbt" and self.rank == 1
         words = (
             rows * n + d * n + (1 + n) * width  # theta, pre, phi
             + 4 * n + d * n  # h, a, h_next, a_next; a_in
             + 4 * width + n  # logits, p, delta, fisher; H
             + k * n + 2 * k + k * rows * n + n  # vbar, wscale, wsq, wdir; v_next
-            + kalman_theta * (d * n + 2 * n + 2 * rows * n)  # theta's inv_w, J00, m00, J0k, Jkk
+            + kalman_theta * (2 * n + 2 * rows * n)  # theta's J00, m00, J0k, Jkk
+            + (kalman_theta and not (short and k == 0)) * d * n  # theta's inv_w
             + (self.gradient == "rtrl") * 2 * n * rows * n  # G, G_next
             + (learns and not fused) * rows * n  # g
             + fused * (1 + d) * n  # sparse
             + kalman_phi * (2 * width + 2 * (n + 1) * width)  # phi's J00, m00, J0k, Jkk
             + 3 * n + 3 * max(n, width)  # w_norm, signs, coef; acc, g0, acc_dir
             + 4 + 2  # rng, clock
+            + (1 + 1 if not short else 0)  # short.empty_state: sym, weight
+            + (((self.exact_steps + 1) * (2 * d * n + 1) + 1 + k * n + 8 * n) if short else 0)
             + max(alpha, 1)  # the codec's integer frequencies
         )  # fmt: skip
         return 8 * words
@@ -230,7 +275,11 @@ class MixConfig:
         tables within MIX_ME_BUDGET bytes for this alphabet."""
         me_tables = 1 + self.me_order + self.me_word
         width = (max(alphabet_size, 1) + 7) // 8 * 8
-        budget_rows = MIX_ME_BUDGET // (me_tables * width * 8)
+        # Input of unknown size (a pipe longer than api.PIPE_LOOKAHEAD) gets half
+        # the budget: with all 256 byte values the full one put the process at
+        # 538 MB peak (alice29 through a pipe), over the 500 MB aimed at.
+        budget = MIX_ME_BUDGET if n_bytes is not None else MIX_ME_BUDGET // 2
+        budget_rows = budget // (me_tables * width * 8)
         me_bits = min(self.me_row_bits, max(4, budget_rows.bit_length() - 1))
         ctw_bits, match_bits = self.ctw_table_bits, self.match_bits
         if n_bytes is not None:
@@ -311,6 +360,8 @@ def to_bytes(config, version: int = 2) -> bytes:
     fields = dataclasses.fields(config)
     if version < 2:
         fields = fields[: _V1_FIELDS[model_name(config)]]
+    while fields and getattr(config, fields[-1].name) is None:
+        fields = fields[:-1]  # trailing fields this configuration has no use for
     out = bytearray([_MODEL_IDS[model_name(config)]])
     if version >= 2:
         out.append(len(fields))

@@ -22,12 +22,12 @@ from ..coding.codec import slices
 from ..coding.loops import kernel, register_symbol_model
 from ..numeric import mathfn
 from . import network
-from .learners import kalman, nbt, rtrl, sgd
+from .learners import kalman, nbt, rtrl, sgd, short
 
-GRAD_NBT, GRAD_RTRL, GRAD_NONE = 0, 1, 2
+GRAD_NBT, GRAD_RTRL, GRAD_NONE, GRAD_SHORT = 0, 1, 2, 3
 STEP_KALMAN, STEP_SGD = 0, 1
 FISHER_EXACT, FISHER_OP = 0, 1
-GRADIENT_CODES = {"nbt": GRAD_NBT, "rtrl": GRAD_RTRL, "none": GRAD_NONE}
+GRADIENT_CODES = {"nbt": GRAD_NBT, "rtrl": GRAD_RTRL, "none": GRAD_NONE, "short": GRAD_SHORT}
 STEP_CODES = {"kalman": STEP_KALMAN, "sgd": STEP_SGD}
 FISHER_CODES = {"exact": FISHER_EXACT, "op": FISHER_OP}
 
@@ -65,6 +65,8 @@ Net = namedtuple(
         "acc", "g0", "acc_dir",
         # kalman.QDMetric of the readout
         "phi_J00", "phi_J0k", "phi_Jkk", "phi_m00",
+        # the last K transitions of E_K / T_K (learners/short.py)
+        "short",
         # the PRNG; clock = [t, y(t-1) or -1 before the first]; hyperparameters
         "rng", "clock", "hyper",
     ],
@@ -83,6 +85,8 @@ def new_net(config, alphabet_size):
     learns_theta = config.gradient != "none"
     kalman_theta = learns_theta and config.step == "kalman"
     k = config.rank if config.gradient == "nbt" else 0
+    if config.gradient == "short" and config.remainder > 0.0:
+        k = config.rank  # the remainder's pairs; T_K (remainder 0) keeps none
     g_rows = rows if config.gradient == "rtrl" else 0
     # rank-one NoBackTrack under Kalman never writes g out (see learn, steps 5-6)
     fused_gradient = kalman_theta and config.gradient == "nbt" and config.rank == 1
@@ -101,9 +105,12 @@ def new_net(config, alphabet_size):
         z((k, n)), np.ones(k), z((k, rows, n)), z(k), z(n), z(n), z(n), z(n),
         sized(g_rows, n, g_rows, n), sized(g_rows, n, g_rows, n),
         sized(learns_theta and not fused_gradient, rows, n), sized(fused_gradient, 1 + d, n),
-        *theta_metric, sized(kalman_theta, d, n),
+        # T_K keeps no pair, so no norms of w_i (and no 1/D tail for them)
+        *theta_metric, sized(kalman_theta and not (config.gradient == "short" and k == 0), d, n),
         *scratch,
         *phi_metric,
+        short.new_state(config.exact_steps, config.remainder, k, d, n)
+        if config.gradient == "short" else short.empty_state(),
         state, np.array([1, -1], dtype=np.int64),
         Hyper(
             GRADIENT_CODES[config.gradient], STEP_CODES[config.step], FISHER_CODES[config.fisher],
@@ -173,12 +180,14 @@ def learn(net, y):
 
     # 8. transition with the updated theta, x(t) = y(t) (eqs. (16)-(18), (27));
     # a(t) gathered onto each unit's weights serves RTRL now and steps 5-7 next time
-    if learns_theta:
+    if learns_theta and hyper.gradient != GRAD_SHORT:  # short.record gathers its own
         network.gather_inputs(net.a, net.pre, net.a_in)
     if hyper.gradient == GRAD_NBT:
         for m in range(net.vbar.shape[0]):
             network.propagate(net.theta, net.pre, net.a, net.vbar[m], net.v_next)
             net.vbar[m, :] = net.v_next
+    elif hyper.gradient == GRAD_SHORT:
+        _advance_short(net, y, t, use_kalman)
     elif hyper.gradient == GRAD_RTRL:
         rtrl.advance(net.theta, net.pre, net.a, net.a_in, y, net.G, net.G_next, net.coef)
         net.G[:] = net.G_next
@@ -209,6 +218,11 @@ def _learn_theta(net, y_prev, keep, eta):
     else:
         if hyper.gradient == GRAD_NBT:  # 5. eq. (12)
             nbt.gradient(net.H, net.vbar, net.wscale, net.wdir, y_prev, net.a_in, net.g)
+        elif hyper.gradient == GRAD_SHORT:  # exact last K steps + c * remainder
+            st = net.short
+            short.remainder_gradient(net.H, net.vbar, net.wscale, net.wdir, st.weight[0], net.g)
+            t = net.clock[0]
+            short.exact_gradient(net.H, net.pre, st.ain, st.jac, st.sym, t, net.g, st.u, st.u_next)
         else:
             rtrl.gradient(net.H, net.G, net.g)  # eq. (6)
         # 6. eqs. (25)-(26) (Kalman) or (12) (Euclidean)
@@ -260,6 +274,26 @@ def _reduce(net, y_prev, use_kalman):
             net.vbar[m], net.wscale[m : m + 1], net.wdir[m], wbar_norm, net.w_norm,
             net.signs, y_prev, a_in, net.coef,
         )  # fmt: skip
+
+
+@njit(cache=True, error_model="numpy")
+def _advance_short(net, y, t, use_kalman):
+    """Record transition t (updated theta, a(t), y(t)); move the remainder pairs, norms
+    from J_theta after step 6 (Kalman) or Euclidean, as _reduce does for NoBackTrack."""
+    st = net.short
+    short.record(net.theta, net.pre, net.a, y, st.ain, st.jac, st.sym, t % st.sym.shape[0])
+    if net.vbar.shape[0] == 0:
+        return
+    sq = net.wsq if use_kalman else nbt.euclidean_sq(net.wdir)
+    if short.folds(t, st.sym):
+        for m in range(net.vbar.shape[0]):
+            nbt.draw_signs(net.rng, st.signs[m])
+    metric = (net.theta_m00, net.theta_J0k, net.theta_Jkk, net.hyper.lambda_theta)
+    short.advance_remainder(
+        net.pre, t, st.ain, st.jac, st.sym, net.vbar, net.wscale, net.wdir, sq, st.signs,
+        net.coef, st.col, st.col_next, st.x, st.x_next, st.jv, st.w_norm, metric,
+        net.theta_inv_w, use_kalman,
+    )  # fmt: skip
 
 
 register_symbol_model(Net, predict, learn)
