@@ -14,7 +14,7 @@ import pytest
 from conftest import raw_block_fields
 
 import nbtzip
-from nbtzip import kernelcache, models
+from nbtzip import api, kernelcache, models
 from nbtzip.alphabet import alphabet_of
 from nbtzip.config import ConfigError, CTWConfig, RNNConfig
 from nbtzip.container import BLOCK_SIZE, FormatError
@@ -219,9 +219,17 @@ def test_compress_file_scans_a_regular_file_and_streams_a_pipe(tmp_path):
         def seekable(self):
             return False
 
-    piped = io.BytesIO()
+    piped = io.BytesIO()  # a pipe that ends within the look-ahead is coded like the file
     nbtzip.compress_file(Pipe(data), piped, config=config)
-    assert nbtzip.info(io.BytesIO(piped.getvalue())).alphabet_size == 256
+    assert piped.getvalue() == (tmp_path / "in.txt.nbt").read_bytes()
+    longer = io.BytesIO()  # a longer one: every byte value, tables at their caps
+    api.PIPE_LOOKAHEAD, saved = 1000, api.PIPE_LOOKAHEAD
+    try:
+        nbtzip.compress_file(Pipe(data), longer, config=config)
+    finally:
+        api.PIPE_LOOKAHEAD = saved
+    assert nbtzip.info(io.BytesIO(longer.getvalue())).alphabet_size == 256
+    assert nbtzip.decompress(longer.getvalue()) == data
 
     out = tmp_path / "out.txt"
     result = nbtzip.decompress_file(tmp_path / "in.txt.nbt", out)
