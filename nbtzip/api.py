@@ -43,9 +43,10 @@ from .memlimit import resolve as _resolve_memlimit
 
 __version__ = "0.1.0"
 
-# The learning rules a user picks by name: (gradient estimate, step rule).
+# The learning rules a user picks by name: (gradient estimate, step rule). Without
+# one, the rnn levels learn with config.RNN_LEARNER (E4, remainder 0.05, Kalman).
 ALGORITHMS = {
-    "kalman": {"gradient": "nbt", "step": "kalman"},  # Algorithm 2, the default
+    "kalman": {"gradient": "nbt", "step": "kalman"},  # Algorithm 2, exactly
     "nbt": {"gradient": "nbt", "step": "sgd"},  # Algorithm 1 (Euclidean)
     "rtrl": {"gradient": "rtrl", "step": "kalman"},  # exact gradient, the reference
     # exact last K steps (T_K), or the same plus the unbiased NoBackTrack

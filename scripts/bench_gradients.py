@@ -10,9 +10,15 @@ lambda_theta default (config.py, chosen by measurement: docs/LEARNERS.md):
     rtrl      the exact gradient (eq. (4)), the reference
     nbt       the paper's NoBackTrack, rank one
     e1, e2    exact last 1 / 2 steps plus the unbiased NoBackTrack remainder (E_K)
-    e2@c      the same with the remainder weighted by c (biased, less noisy)
+    eK@c      exact last K steps plus the remainder weighted by c (biased, less
+              noisy); any K in 1..16 and c in [0, 1] is accepted by --only
     t1 .. t8  exact last K steps, no remainder (T_K, truncated backpropagation)
-    default   whatever RNNConfig() learns with
+    default   the learner of the --model rnn levels (config.RNN_LEARNER, what
+              preset() and `nbtzip --model rnn` use): E4 with the remainder at
+              c = 0.05 and lambda_theta 100, the NoBackTrack-Kalman remainder kept
+
+--only also takes NAME:LAMBDA, that estimate with its own lambda_theta (e.g.
+e4@0.25:100), so a lambda grid runs in one process.
 
 Share = (frozen - x) / (frozen - rtrl), the part of the exact gradient's gain
 over a frozen theta that x recovers; time is per byte, relative to nbt.
@@ -26,6 +32,7 @@ best time. The bits do not depend on the round.
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -35,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from nbtzip.alphabet import Alphabet  # noqa: E402
-from nbtzip.config import RNNConfig  # noqa: E402
+from nbtzip.config import RNN_LEARNER, RNNConfig  # noqa: E402
 from nbtzip.rnn import step as online  # noqa: E402
 
 
@@ -51,13 +58,41 @@ ESTIMATES = {
     "e2": _short(2, 1.0),
     "e2@0.5": _short(2, 0.5),
     "e2@0.25": _short(2, 0.25),
+    "e3@0.1": _short(3, 0.1),
+    "e4@0.05": _short(4, 0.05),
+    "e4@0.1": _short(4, 0.1),
+    "e4@0.25": _short(4, 0.25),
     "t1": _short(1, 0.0),
     "t2": _short(2, 0.0),
     "t3": _short(3, 0.0),
     "t4": _short(4, 0.0),
     "t8": _short(8, 0.0),
-    "default": {},
+    "default": dict(RNN_LEARNER),
 }
+_NAMED = re.compile(r"^([et])(\d+)(?:@([0-9.]+))?(?::([0-9.]+))?$")
+
+
+def estimate(name):
+    """RNNConfig fields of an estimate named as in ESTIMATES, eK@c or tK, optionally :LAMBDA."""
+    base, _, lam = name.partition(":")
+    if base in ESTIMATES:
+        options = dict(ESTIMATES[base])
+    else:
+        match = _NAMED.match(base)
+        if not match:
+            raise argparse.ArgumentTypeError(f"unknown estimate {name!r}")
+        kind, k, c = match.group(1), int(match.group(2)), match.group(3)
+        if kind == "t" and c is not None:
+            raise argparse.ArgumentTypeError(f"t{k} has no remainder: {name!r}")
+        options = _short(k, 0.0 if kind == "t" else float(c or 1.0))
+    if lam:
+        options["lambda_theta"] = float(lam)
+    return options
+
+
+def _name(text):
+    estimate(text)  # reject it now if it does not parse
+    return text
 
 
 def default_file():
@@ -72,7 +107,7 @@ def default_file():
 def run(names, symbols, size, hidden, seed, lambda_theta, repeat):
     configs = {}
     for name in names:
-        options = dict(ESTIMATES[name])
+        options = estimate(name)
         if lambda_theta is not None and options.get("gradient") != "none":
             options["lambda_theta"] = lambda_theta
         configs[name] = RNNConfig(hidden_size=hidden, seed=seed, **options)
@@ -107,7 +142,7 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument(
-        "--only", nargs="+", choices=list(ESTIMATES), default=None, help="these estimates only"
+        "--only", nargs="+", type=_name, default=None, help="these estimates only (see above)"
     )
     parser.add_argument(
         "--lambda-theta", type=float, default=None, help="one Kalman prior for every estimate"
@@ -131,12 +166,14 @@ def main():
         f"file {os.path.basename(path)}, {len(symbols)} chars, alphabet {alphabet.size}, "
         f"hidden {args.hidden}, seed {args.seed}"
     )
-    print(f"{'estimate':9s} {'lambda':>7s} {'bpc':>7s} {'share':>7s} {'bytes/s':>9s} {'x nbt':>6s}")
+    print(
+        f"{'estimate':14s} {'lambda':>7s} {'bpc':>7s} {'share':>7s} {'bytes/s':>9s} {'x nbt':>6s}"
+    )
     for name, row in rows.items():
         lam = "-" if row["lambda_theta"] is None else f"{row['lambda_theta']:g}"
         share = f"{100 * row['share']:6.0f}%" if "share" in row else "      -"
         ratio = f"{row['time_vs_nbt']:6.2f}" if "time_vs_nbt" in row else "     -"
-        print(f"{name:9s} {lam:>7s} {row['bpc']:7.3f} {share} {row['bytes_per_s']:9.0f} {ratio}")
+        print(f"{name:14s} {lam:>7s} {row['bpc']:7.3f} {share} {row['bytes_per_s']:9.0f} {ratio}")
 
 
 if __name__ == "__main__":

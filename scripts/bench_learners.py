@@ -5,11 +5,14 @@
 
 Rows: forward (prediction only, nothing learns), readout (theta frozen, phi by
 Kalman), nbt (Algorithm 1: NoBackTrack + Euclidean SGD), kalman (Algorithm 2:
-NoBackTrack + quasi-diagonal Kalman, the default) and rtrl (exact gradient +
-Kalman, on a shorter slice, beside readout on that same slice). Kernels are
-compiled before timing; each row is the best of --repeat rounds, and the
-rounds interleave the learners so that a slow spell of a shared machine hits
-them alike.
+NoBackTrack + quasi-diagonal Kalman), t4 (exact last 4 steps, truncated, Kalman),
+default (the --model rnn levels' learner, config.RNN_LEARNER: E4, the exact last
+4 steps plus the NoBackTrack remainder at weight 0.05, Kalman) and rtrl (exact
+gradient + Kalman, on a shorter slice, beside readout on that same slice).
+Kernels are compiled before timing; each row is the best of --repeat rounds, and
+the rounds interleave the learners so that a slow spell of a shared machine hits
+them alike. Time is the process's CPU time (the kernels run on one thread), which
+does not count the waits of a machine shared with other jobs.
 """
 
 import argparse
@@ -24,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from nbtzip.alphabet import Alphabet  # noqa: E402
-from nbtzip.config import RNNConfig  # noqa: E402
+from nbtzip.config import RNN_LEARNER, RNNConfig  # noqa: E402
 from nbtzip.rnn import step as online  # noqa: E402
 
 
@@ -46,9 +49,9 @@ def measure(learners, symbols, size, repeat):
     bpc = {}
     for _ in range(repeat):
         for name, (run, config) in learners.items():
-            start = time.perf_counter()
+            start = time.process_time()
             losses = run(symbols, size, config)
-            best[name] = min(best[name], time.perf_counter() - start)
+            best[name] = min(best[name], time.process_time() - start)
             bpc[name] = float(np.mean(losses))
     return {
         name: {"bytes_per_s": len(symbols) / best[name], "bpc": bpc[name], "chars": len(symbols)}
@@ -83,6 +86,8 @@ def main():
             "readout": (online.online_losses, cfg(gradient="none")),
             "nbt": (online.online_losses, cfg(step="sgd")),
             "kalman": (online.online_losses, cfg()),
+            "t4": (online.online_losses, cfg(gradient="short", exact_steps=4, remainder=0.0)),
+            "default": (online.online_losses, cfg(**RNN_LEARNER)),
         },
         symbols,
         size,
@@ -92,7 +97,11 @@ def main():
     rows.update(measure({"rtrl": (online.online_losses, cfg(gradient="rtrl"))}, short, size, 1))
     same_slice = {
         name: float(np.mean(online.online_losses(short, size, cfg(**kw))))
-        for name, kw in (("readout", {"gradient": "none"}), ("kalman", {}))
+        for name, kw in (
+            ("readout", {"gradient": "none"}),
+            ("kalman", {}),
+            ("default", RNN_LEARNER),
+        )
     }
     if args.json:
         print(
@@ -111,15 +120,21 @@ def main():
     per_byte = {k: 1.0 / v["bytes_per_s"] for k, v in rows.items()}
     print(
         f"time per byte: kalman / forward = {per_byte['kalman'] / per_byte['forward']:.1f}x, "
-        f"rtrl / kalman = {per_byte['rtrl'] / per_byte['kalman']:.1f}x"
+        f"rtrl / kalman = {per_byte['rtrl'] / per_byte['kalman']:.1f}x, "
+        f"default / kalman = {per_byte['default'] / per_byte['kalman']:.2f}x, "
+        f"t4 / kalman = {per_byte['t4'] / per_byte['kalman']:.2f}x"
     )
-    gain_kalman = rows["readout"]["bpc"] - rows["kalman"]["bpc"]
-    short_kalman = same_slice["readout"] - same_slice["kalman"]
+    gain = {k: rows["readout"]["bpc"] - rows[k]["bpc"] for k in ("kalman", "t4", "default")}
+    short_gain = {k: same_slice["readout"] - same_slice[k] for k in ("kalman", "default")}
     short_rtrl = same_slice["readout"] - rows["rtrl"]["bpc"]
     print(
-        f"bpc gain over readout (theta frozen): kalman {gain_kalman:+.3f} on {len(symbols)} chars"
+        f"bpc gain over readout (theta frozen) on {len(symbols)} chars: "
+        + ", ".join(f"{k} {v:+.3f}" for k, v in gain.items())
     )
-    print(f"  on the first {len(short)} chars: kalman {short_kalman:+.3f}, rtrl {short_rtrl:+.3f}")
+    print(
+        f"  on the first {len(short)} chars: kalman {short_gain['kalman']:+.3f}, "
+        f"default {short_gain['default']:+.3f}, rtrl {short_rtrl:+.3f}"
+    )
     print(f"kalman bpc below nbt bpc: {rows['kalman']['bpc'] < rows['nbt']['bpc']}")
 
 

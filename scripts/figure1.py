@@ -3,6 +3,7 @@
 
     python3 scripts/figure1.py [--budget 75] [--hidden 100] [--file corpus/music.txt]
                                [--out scripts/figure1.png] [--json FILE] [--no-rtrl-kalman]
+                               [--extra default t4]
 
 As in the paper (section 4): a character RNN with `--hidden` units learns online
 from a ~10^5 character file; after the file's end the signal starts again from
@@ -14,6 +15,10 @@ the average loss over the first t characters against t (log axis).
   RTRL + Kalman         exact dh/dtheta, quasi-diagonal Kalman (not in the paper)
   Euclidean NoBackTrack Algorithm 1: rank-one estimate, eta_t = 10 / (n sqrt t)
   Kalman NoBackTrack    Algorithm 2: rank-one estimate, quasi-diagonal Kalman
+  --extra default       the --model rnn levels' learner (config.RNN_LEARNER): E4, the
+                        exact last 4 steps plus the NoBackTrack remainder at c = 0.05,
+                        Kalman (not in the paper; docs/LEARNERS.md)
+  --extra t4            T4, the exact last 4 steps and nothing older, Kalman
   CTW                   nbtzip's bundled CTW, over as many characters as the
                         longest RNN run (at least two passes), ideal code lengths
   gzip -9               one number for the whole file (gzip is not online)
@@ -44,7 +49,7 @@ sys.path.insert(0, ROOT)
 from nbtzip.alphabet import Alphabet  # noqa: E402
 from nbtzip.cli.bench import known_limit  # noqa: E402
 from nbtzip.cli.report import PLOT_HINT  # noqa: E402
-from nbtzip.config import CTWConfig, RNNConfig  # noqa: E402
+from nbtzip.config import RNN_LEARNER, CTWConfig, RNNConfig  # noqa: E402
 from nbtzip.ctw.model import CTWModel  # noqa: E402
 from nbtzip.rnn import step as online  # noqa: E402
 
@@ -63,6 +68,14 @@ RNN_METHODS = {
     "nbt-euclidean": ("Euclidean NoBackTrack", {"step": "sgd"}),
     "nbt-kalman": ("Kalman NoBackTrack", {}),
 }
+# Learners beside the paper's, run with --extra NAME (method name "NAME-kalman").
+EXTRA_METHODS = {
+    "default": ("E4 (c = 0.05) + Kalman, rnn default", dict(RNN_LEARNER)),
+    "t4": ("T4 + Kalman", {"gradient": "short", "exact_steps": 4, "remainder": 0.0}),
+}
+for _name, _method in EXTRA_METHODS.items():
+    RNN_METHODS[f"{_name}-kalman"] = _method
+PAPER_METHODS = ("rtrl", "rtrl-kalman", "nbt-euclidean", "nbt-kalman")
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
@@ -273,6 +286,8 @@ def plot(rows, curves, limit, title, path):
         "rtrl-kalman": "tab:orange",
         "nbt-euclidean": "tab:blue",
         "nbt-kalman": "tab:green",
+        "default-kalman": "tab:brown",
+        "t4-kalman": "tab:olive",
         "ctw": "tab:purple",
     }
     for r in rows:
@@ -306,13 +321,21 @@ def main(argv=None):
     parser.add_argument(
         "--no-rtrl-kalman", action="store_true", help="skip RTRL + Kalman (not in the paper)"
     )
+    parser.add_argument(
+        "--extra",
+        nargs="*",
+        choices=sorted(EXTRA_METHODS),
+        default=[],
+        help="also these learners (not in the paper): default = the rnn levels' E4, t4 = T4",
+    )
     args = parser.parse_args(argv)
 
     with open(args.file, "rb") as fp:
         data = fp.read()
     if not data:
         raise SystemExit("figure1: the file is empty")
-    methods = [m for m in RNN_METHODS if not (args.no_rtrl_kalman and m == "rtrl-kalman")]
+    methods = [m for m in PAPER_METHODS if not (args.no_rtrl_kalman and m == "rtrl-kalman")]
+    methods += [f"{name}-kalman" for name in args.extra]
     to_stdout = args.json == "-"
     log = (lambda msg: print(msg, file=sys.stderr)) if to_stdout else print
     rows, curves = figure1(data, args.hidden, args.budget, methods, args.clock, log=log)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nbtzip import config as nbtzip_config
 from nbtzip.alphabet import Alphabet
 from nbtzip.config import CTWConfig, RNNConfig
 from nbtzip.ctw.model import code_lengths as ctw_code_lengths
@@ -86,5 +87,22 @@ def test_script_prints_a_json_table_with_every_method(fig1, tmp_path, capsys):
     assert table["entropy_rate"] is None
     rows = {row["method"]: row for row in table["rows"]}
     assert rows["ctw"]["chars"] >= max(400, rows["nbt-kalman"]["chars"])
+    for row in table["rows"]:
+        assert row["chars"] > 0 and row["bpc_final"] > 0
+
+
+def test_extra_learners_run_beside_the_paper_ones(fig1, tmp_path, capsys):
+    path = tmp_path / "tiny.txt"
+    path.write_bytes(tiny_text(200))
+    fig1.main(
+        ["--file", str(path), "--budget", "0.05", "--hidden", "4", "--out", "", "--json", "-"]
+        + ["--no-rtrl-kalman", "--extra", "default", "t4"]
+    )
+    table = json.loads(capsys.readouterr().out)
+    methods = [row["method"] for row in table["rows"]]
+    assert methods == [
+        "rtrl", "nbt-euclidean", "nbt-kalman", "default-kalman", "t4-kalman", "ctw", "gzip"
+    ]  # fmt: skip
+    assert fig1.RNN_METHODS["default-kalman"][1] == nbtzip_config.RNN_LEARNER
     for row in table["rows"]:
         assert row["chars"] > 0 and row["bpc_final"] > 0

@@ -93,7 +93,8 @@ def _mix(name, **fixed):
 # name -> factory(level, hidden) -> Method. Tests add entries here.
 METHODS = {
     "nbtzip": _mix("nbtzip"),  # the default model
-    "nbtzip-rnn": _rnn("nbtzip-rnn"),  # the paper's RNN alone, Kalman NoBackTrack
+    "nbtzip-rnn": _rnn("nbtzip-rnn"),  # the paper's RNN alone, as --model rnn learns it
+    "nbtzip-kalman": _rnn("nbtzip-kalman", gradient="nbt", step="kalman"),  # Algorithm 2
     "nbtzip-no-rnn": _mix("nbtzip-no-rnn", hidden_size=0),  # the default without its RNN
     "nbtzip-nbt": _rnn("nbtzip-nbt", gradient="nbt", step="sgd"),
     "rtrl": _rnn("rtrl", gradient="rtrl", step="kalman"),
@@ -321,8 +322,10 @@ def _parse_methods(ctx, param, value):
 
 @click.command(
     "bench",
-    epilog="Methods: nbtzip (Kalman NoBackTrack, the default codec), nbtzip-nbt (Euclidean "
-    "NoBackTrack, same network), rtrl (exact gradient + Kalman, hidden size capped at "
+    epilog="Methods: nbtzip (the default codec: context mixing with the Kalman NoBackTrack "
+    "RNN inside), nbtzip-no-rnn (the same without its RNN), nbtzip-rnn (the RNN alone as "
+    "--model rnn learns it), nbtzip-kalman and nbtzip-nbt (the RNN alone with the paper's "
+    "Kalman and Euclidean NoBackTrack), rtrl (exact gradient + Kalman, hidden size capped at "
     f"{RTRL_MAX_HIDDEN}; slow, give it --time-budget), ctw, gzip, bzip2, xz (all at -9).",
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))

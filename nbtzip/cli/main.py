@@ -184,10 +184,11 @@ def _config_from_flags(level, model, algorithm, hidden, rank, seed, depth):
 @click.option(
     "--algorithm",
     type=click.Choice(list(api.ALGORITHMS)),
-    help="RNN learning rule: kalman (NoBackTrack + Kalman steps, the default), "
-    "nbt (NoBackTrack + SGD), rtrl (exact gradient, hidden <= 64), t1/t2/t4 (exact "
-    "last 1/2/4 steps, truncated; t4 learns best), e1/e2 (exact last 1/2 steps plus the "
-    "unbiased NoBackTrack remainder).",
+    help="RNN learning rule (default: the exact last 4 steps plus the NoBackTrack "
+    "remainder at weight 0.05, Kalman steps): kalman (the paper's NoBackTrack + Kalman "
+    "steps, Algorithm 2), nbt (NoBackTrack + SGD, Algorithm 1), rtrl (exact gradient, "
+    "hidden <= 64), t1/t2/t4 (exact last 1/2/4 steps, truncated), e1/e2 (exact last "
+    "1/2 steps plus the unbiased NoBackTrack remainder).",
 )
 @click.option("--hidden", type=click.IntRange(1, 4096), metavar="N", help="RNN hidden units.")
 @click.option("--rank", type=click.IntRange(1, 64), metavar="K", help="NoBackTrack rank.")
