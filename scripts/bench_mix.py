@@ -13,7 +13,7 @@ import argparse
 import dataclasses
 import time
 
-from nbtzip.config import MixConfig, mix_preset
+from nbtzip.config import DEFAULT_LEVEL, MixConfig, mix_preset
 from nbtzip.mix.measure import code_lengths
 
 OFF = {
@@ -46,7 +46,7 @@ def main():
     data = open(args.file, "rb").read()
     if args.limit:
         data = data[: args.limit]
-    base = mix_preset(args.level)
+    base = mix_preset(args.level or DEFAULT_LEVEL)
     runs = variants(base)
     code_lengths(data[:2000], base)  # compile
     best = {k: float("inf") for k in runs}

@@ -111,3 +111,25 @@ def tree_dots(x, first_row, y, out):
         c = first_row + i
         out[i] = _join(_lane_sums_1(x, c, y), 0, x, c, y)
         i += 1
+
+
+# Whole-array copy and fill as element loops: a slice assignment (a[:] = b)
+# needs numba's reference counting, which the binary models' coding loops are
+# compiled without (coding/loops.py). Any shape, C-contiguous.
+
+
+@njit(cache=True, inline="always")
+def copy(dst, src):
+    """dst[...] = src, element by element (same shape)."""
+    d = dst.reshape(dst.size)
+    s = src.reshape(src.size)
+    for i in range(d.shape[0]):
+        d[i] = s[i]
+
+
+@njit(cache=True, inline="always")
+def fill(dst, value):
+    """dst[...] = value."""
+    d = dst.reshape(dst.size)
+    for i in range(d.shape[0]):
+        d[i] = value

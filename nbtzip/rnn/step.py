@@ -20,7 +20,7 @@ from numba import njit
 
 from ..coding.codec import slices
 from ..coding.loops import kernel, register_symbol_model
-from ..numeric import mathfn
+from ..numeric import lanes, mathfn
 from . import network
 from .learners import kalman, nbt, rtrl, sgd, short
 
@@ -133,8 +133,15 @@ def _scratch(net):
 @njit(cache=True, error_model="numpy")
 def predict(net):
     """Step 1, eq. (28): the distribution of y(t) over the alphabet (a view of net.out.p)."""
-    network.predict(net.phi, net.a, net.logits, net.p, net.hyper.alphabet_size)
+    forward(net)
     return net.p[: net.hyper.alphabet_size]
+
+
+@njit(cache=True, error_model="numpy")
+def forward(net):
+    """Step 1 into net.logits and net.p, returning nothing: what a kernel compiled
+    without reference counting (coding.loops, binary models) may call."""
+    network.predict(net.phi, net.a, net.logits, net.p, net.hyper.alphabet_size)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -185,15 +192,15 @@ def learn(net, y):
     if hyper.gradient == GRAD_NBT:
         for m in range(net.vbar.shape[0]):
             network.propagate(net.theta, net.pre, net.a, net.vbar[m], net.v_next)
-            net.vbar[m, :] = net.v_next
+            lanes.copy(net.vbar[m], net.v_next)
     elif hyper.gradient == GRAD_SHORT:
         _advance_short(net, y, t, use_kalman)
     elif hyper.gradient == GRAD_RTRL:
         rtrl.advance(net.theta, net.pre, net.a, net.a_in, y, net.G, net.G_next, net.coef)
-        net.G[:] = net.G_next
+        lanes.copy(net.G, net.G_next)
     network.transition(net.theta, net.pre, net.a, y, net.h_next, net.a_next)
-    net.a[:] = net.a_next
-    net.h[:] = net.h_next
+    lanes.copy(net.a, net.a_next)
+    lanes.copy(net.h, net.h_next)
     net.clock[0] = t + 1
     net.clock[1] = y
 
@@ -266,7 +273,8 @@ def _reduce(net, y_prev, use_kalman):
         sq = net.wsq
     else:
         nbt.w_norms_euclidean(a_in, net.w_norm)
-        sq = nbt.euclidean_sq(net.wdir)
+        nbt.euclidean_sq_into(net.wdir, net.wsq, net.acc)
+        sq = net.wsq
     for m in range(net.vbar.shape[0]):
         nbt.draw_signs(net.rng, net.signs)
         wbar_norm = net.wscale[m] * np.sqrt(max(sq[m], 0.0))
@@ -284,7 +292,9 @@ def _advance_short(net, y, t, use_kalman):
     short.record(net.theta, net.pre, net.a, y, st.ain, st.jac, st.sym, t % st.sym.shape[0])
     if net.vbar.shape[0] == 0:
         return
-    sq = net.wsq if use_kalman else nbt.euclidean_sq(net.wdir)
+    if not use_kalman:
+        nbt.euclidean_sq_into(net.wdir, net.wsq, net.acc)
+    sq = net.wsq
     if short.folds(t, st.sym):
         for m in range(net.vbar.shape[0]):
             nbt.draw_signs(net.rng, st.signs[m])
@@ -305,7 +315,7 @@ def _forward_losses(net, symbols, out):
         y = symbols[t]
         out[t] = -mathfn.log2(predict(net)[y])
         network.transition(net.theta, net.pre, net.a, y, net.h_next, net.a_next)
-        net.a[:] = net.a_next
+        lanes.copy(net.a, net.a_next)
 
 
 def forward_losses(symbols, alphabet_size, config):

@@ -79,16 +79,25 @@ def sparse_gradient(H, a_in, out):
 @njit(cache=True, error_model="numpy")
 def euclidean_sq(wdir):
     """||wdir||_2^2 per pair (the Euclidean counterpart of kalman.step_outer's dir_sq)."""
+    out = np.zeros(wdir.shape[0])
+    euclidean_sq_into(wdir, out, np.zeros(wdir.shape[2]))
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def euclidean_sq_into(wdir, out, acc):
+    """euclidean_sq into out, with acc (hidden) as scratch: allocates nothing, so
+    the binary models' loops (compiled without reference counting) can call it."""
     rank, rows, hidden = wdir.shape
-    out = np.zeros(rank)
     for m in range(rank):
-        acc = np.zeros(hidden)
+        out[m] = 0.0
+        for i in range(hidden):
+            acc[i] = 0.0
         for c in range(rows):
             for i in range(hidden):
                 acc[i] += wdir[m, c, i] * wdir[m, c, i]
         for i in range(hidden):
             out[m] += acc[i]
-    return out
 
 
 @njit(cache=True, error_model="numpy")

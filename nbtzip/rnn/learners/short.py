@@ -46,6 +46,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from ...numeric import lanes
 from ..network import add_param_jacobian
 from .nbt import EPS, FLUSH_BELOW, SCALE_MAX, SCALE_MIN, w_norms_euclidean, w_norms_kalman
 
@@ -145,7 +146,7 @@ def remainder_gradient(H, vbar, wscale, wdir, weight, g):
     rows, hidden = g.shape
     rank = vbar.shape[0]
     if rank == 0:
-        g[:] = 0.0
+        lanes.fill(g, 0.0)
     for m in range(rank):
         s = 0.0
         for i in range(hidden):
@@ -168,11 +169,11 @@ def exact_gradient(H, pre, ain, jac, sym, t, g, u, u_next):
     At step t the transitions 1 .. t-1 have happened; s runs newest first."""
     slots = ain.shape[0]
     steps = min(slots - 1, t - 1)
-    u[:] = H
+    lanes.copy(u, H)
     for s in range(1, steps + 1):
         if s > 1:
             back(pre, jac[(t - s + 1) % slots], u, u_next)
-            u[:] = u_next
+            lanes.copy(u, u_next)
         slot = (t - s) % slots
         add_param_jacobian(g, u, sym[slot], ain[slot])
 
@@ -181,10 +182,10 @@ def exact_gradient(H, pre, ain, jac, sym, t, g, u, u_next):
 def column_norms(pre, jac, t, col, col_next):
     """col_i = sqrt of the chained |J(t) J(t-1) ... J(t-K+1) e_i|^2 (rho_i's denominator)."""
     slots = jac.shape[0]
-    col[:] = 1.0
+    lanes.fill(col, 1.0)
     for s in range(slots - 1):
         back_sq(pre, jac[(t - s) % slots], col, col_next)
-        col[:] = col_next
+        lanes.copy(col, col_next)
     for i in range(col.shape[0]):
         col[i] = np.sqrt(col[i])
 
@@ -218,7 +219,7 @@ def fold_pair(pre, jac, t, vbar, wscale, wdir, wbar_norm, w_norm, col, signs, st
         coef[i] = signs[i] / (rho_i * scale)
     for s in range(slots - 2, 0, -1):  # x <- J(t-s) x, oldest first: x = P (eps * rho)
         forward(pre, jac[(t - s) % slots], st_x, st_xn)
-        st_x[:] = st_xn
+        lanes.copy(st_x, st_xn)
     forward(pre, jac[now], st_x, st_xn)
     for i in range(hidden):
         vbar[i] = rho0 * jv[i] + st_xn[i]
@@ -245,7 +246,7 @@ def advance_remainder(pre, t, ain, jac, sym, vbar, wscale, wdir, wbar_sq, signs,
     if not folds(t, sym):  # no transition t - K yet: R~ only moves along J(t)
         for m in range(vbar.shape[0]):
             forward(pre, jac[t % slots], vbar[m], jv)
-            vbar[m, :] = jv
+            lanes.copy(vbar[m], jv)
         return
     slot = old % slots
     if use_metric:
