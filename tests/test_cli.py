@@ -28,6 +28,7 @@ from nbtzip import atomic, models
 from nbtzip.atomic import atomic_output
 from nbtzip.cli import main as cli
 from nbtzip.cli import terminal
+from nbtzip.cli.jobs import COMPILE_NOTE
 from nbtzip.cli.progress import ProgressBar
 from nbtzip.config import LEVELS
 from nbtzip.sample import english_like
@@ -82,6 +83,12 @@ CASES = {
 }
 
 
+def _without_compile_note(stderr):
+    """stderr's lines but the note a run that compiles kernels prints (the first
+    run on a cold cache: which test meets it depends on the order they run in)."""
+    return [line for line in stderr.splitlines() if line != "nbtzip: " + COMPILE_NOTE]
+
+
 @pytest.mark.parametrize("model", [RNN, CTW], ids=["rnn", "ctw"])
 @pytest.mark.parametrize("case", CASES)
 def test_files_round_trip_through_the_command(tmp_path, model, case):
@@ -94,7 +101,7 @@ def test_files_round_trip_through_the_command(tmp_path, model, case):
     assert (tmp_path / "data.bin.nbt").stat().st_mode & 0o777 == 0o640
     src.unlink()
     result = run("decompress", tmp_path / "data.bin.nbt")
-    assert result.exit_code == 0 and result.stderr == ""
+    assert result.exit_code == 0 and _without_compile_note(result.stderr) == []
     assert src.read_bytes() == data
     assert src.stat().st_mode & 0o777 == 0o640
 
@@ -481,15 +488,16 @@ def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status, wor
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     # Wait until the first coded block is in the temporary output: the kernels
-    # are loaded and coding is under way (three blocks still to go).
-    deadline = time.monotonic() + 120
+    # are loaded and coding is under way (three blocks still to go). On a cold
+    # cache the child compiles the mixture's kernels first (minutes).
+    deadline = time.monotonic() + 900
     while not any(p.name.endswith(".tmp") and p.stat().st_size > 1000 for p in tmp_path.iterdir()):
         assert child.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
     child.send_signal(sig)
     _, err = child.communicate(timeout=120)
     assert child.returncode == status
-    assert err.decode().splitlines() == [f"nbtzip: {word}"]
+    assert _without_compile_note(err.decode()) == [f"nbtzip: {word}"]
     assert snapshot(tmp_path) == before
 
 

@@ -33,6 +33,9 @@ from ..parallel import WorkerError
 from .progress import ProgressBar, human_size
 from .terminal import StdoutWriter, raise_swallowed, say, stdout_lost
 
+# Said (once) when numba compiles kernels, the first run on a machine.
+COMPILE_NOTE = "compiling kernels, first run only"
+
 STDIO = "-"
 
 
@@ -135,9 +138,7 @@ class Run:
         first time numba compiles a kernel (not when it loads one), say so."""
         with contextlib.ExitStack() as stack:
             if not self.quiet:
-                stack.enter_context(
-                    kernelcache.compile_notice(lambda: say("compiling kernels, first run only"))
-                )
+                stack.enter_context(kernelcache.compile_notice(lambda: say(COMPILE_NOTE)))
             self._each(action)
         if self.failed:
             click.get_current_context().exit(1)
