@@ -238,7 +238,7 @@ def advance_remainder(pre, t, ain, jac, sym, vbar, wscale, wdir, wbar_sq, signs,
     """Every pair's R~(t) -> R~(t+1), after transition t is recorded (record) and theta's step.
 
     wbar_sq[m]: |wdir_m|^2 in the parameter-side norm (the Kalman pass leaves it;
-    Euclidean callers pass nbt.euclidean_sq). metric = (m00, J0k, Jkk, lam) of
+    Euclidean callers fill it with nbt.euclidean_sq_into). metric = (m00, J0k, Jkk, lam) of
     J_theta after the step, used when use_metric (Algorithm 2's norms). signs[m]:
     pair m's eps when folds(t) (the caller draws them, so tests can enumerate them)."""
     slots = ain.shape[0]
