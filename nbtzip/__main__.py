@@ -1,5 +1,5 @@
 """python -m nbtzip: the same as the nbtzip command."""
 
-from .cli.main import main
+from .cli.main import run
 
-main(prog_name="nbtzip")
+run()

@@ -296,6 +296,11 @@ def test_numba_cache_is_keyed_by_the_package_sources(tmp_path):
     with open(copy / "rnn" / "learners" / "nbt.py", "a") as fp:
         fp.write("\n# changed\n")
     assert kernelcache.source_digest(copy) != digest
+    # The command line is above every kernel: changing it keeps the cache.
+    changed = kernelcache.source_digest(copy)
+    with open(copy / "cli" / "main.py", "a") as fp:
+        fp.write("\n# changed\n")
+    assert kernelcache.source_digest(copy) == changed
 
 
 def test_caches_of_other_sources_are_pruned_once_stale(tmp_path):

@@ -15,11 +15,11 @@ import os
 
 import click
 
-from .. import api
+from .. import api, kernelcache
 from ..config import DEFAULT_LEVEL, LEVELS, ConfigError, model_name
 from ..memlimit import DEFAULT_PERCENT, ENV, default_limit, mib, parse
 from .jobs import STDIO, FileError, Run, label, stdin, stdout, transfer
-from .terminal import Group, echo
+from .terminal import Group, echo, run_process
 
 SUFFIX = ".nbt"
 
@@ -378,3 +378,9 @@ except ModuleNotFoundError as exc:
         raise
 else:
     main.add_command(bench_command, "bench")
+
+
+def run():
+    """The nbtzip process (the console script and `python -m nbtzip`)."""
+    kernelcache.skip_blas_probe()
+    run_process(main)

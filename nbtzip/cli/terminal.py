@@ -12,6 +12,7 @@ goes away. A write error on standard output names "(stdout)", not the input.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import os
@@ -177,6 +178,29 @@ def _usage_line(exc: click.UsageError) -> str:
     if message.endswith(".") and not message.endswith(".."):
         message = message[:-1]
     return f"{message} (try '{_help_hint(exc.ctx)}')"
+
+
+def run_process(command: click.Command):
+    """Run `command` as the whole process, then end it without Python's shutdown.
+
+    The shutdown frees numba's and LLVM's objects one at a time: 0.4-0.6 s of
+    the 1.9 s a warm 1 KB compress took (strace: from the last atexit handler to
+    exit_group). Nothing in it is ours to keep: every output is closed and
+    renamed before the command returns, numba writes its cache as it compiles.
+    So after the atexit handlers and a flush of both standard streams, os._exit.
+    """
+    status = command.main(prog_name="nbtzip", standalone_mode=False)
+    status = status if isinstance(status, int) else 0
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:  # what Python's own exit would report
+        if not isinstance(exc, ValueError) and status == 0:
+            say(f"write error: {STDOUT_LABEL}: {exc.strerror}")
+            status = 1
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(status)
 
 
 class Group(click.Group):
