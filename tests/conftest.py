@@ -28,13 +28,12 @@ Order0 = namedtuple("Order0", ["counts", "probs"])
 
 
 @njit(cache=True)
-def _order0_probabilities(state):
+def _order0_predict(state):
     total = 0.0
     for z in range(state.counts.shape[0]):
         total += state.counts[z]
     for z in range(state.counts.shape[0]):
         state.probs[z] = state.counts[z] / total
-    return state.probs
 
 
 @njit(cache=True)
@@ -49,14 +48,15 @@ def _order0_learn(state, y):
             counts[z] = (counts[z] + 1) // 2
 
 
-register_symbol_model(Order0, _order0_probabilities, _order0_learn)
+register_symbol_model(Order0, _order0_predict, _order0_learn)
 
 
 def Order0Codec(config, alphabet):
     """Adaptive order-0 model over the alphabet, as a block codec (any config)."""
     alphabet = Alphabet(alphabet)
     size = max(alphabet.size, 1)
-    return BlockCodec(Model(Order0(np.ones(size), np.zeros(size))), alphabet)
+    state = Order0(np.ones(size), np.zeros(size))
+    return BlockCodec(Model(state, probs=state.probs), alphabet)
 
 
 @pytest.fixture

@@ -125,7 +125,8 @@ def test_direct_connection_guard_keeps_an_aggressive_step_finite():
     alphabet = Alphabet(np.ones(256, bool))
     state = new_state(wild.sized(len(data), 256), alphabet.present)
     forced = forced_decisions(alphabet.present)
-    BlockCodec(Model(state, True, FREQ_TOTAL, forced), alphabet).code_lengths(data)
+    model = Model(state, binary=True, bit_total=FREQ_TOTAL, forced=forced)
+    BlockCodec(model, alphabet).code_lengths(data)
     assert np.all(np.isfinite(state.soft.weights))
     assert np.abs(state.soft.weights).max() <= 16.0
 

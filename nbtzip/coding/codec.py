@@ -41,6 +41,7 @@ class Model:
     """A model's state and how the loops drive it.
 
     state: the jitted state (its class registered in coding.loops).
+    probs: symbol models: the array over the alphabet their predict writes.
     binary: False for a symbol model (codes alphabet indices), True for a binary
         model (codes byte values as decisions, coded out of bit_total).
     forced: binary models: per decision node, -1 if coded, else the bit the
@@ -48,6 +49,7 @@ class Model:
     """
 
     state: tuple
+    probs: np.ndarray | None = None
     binary: bool = False
     bit_total: int = 0
     forced: np.ndarray | None = None
@@ -101,7 +103,9 @@ class BlockCodec:
             return np.frombuffer(data, dtype=np.uint8)
         return symbols
 
-    def encode_block(self, data) -> bytes:
+    def encode_block(self, data, short_flush=False) -> bytes:
+        """The payload of data; short_flush: end it with the fewest bytes that
+        decode (format version 3), not the five of versions 1 and 2."""
         if not data:
             return b""
         symbols = self._symbols(data)
@@ -116,9 +120,9 @@ class BlockCodec:
                 )
             else:
                 loops.kernel("encode_symbols", m.state)(
-                    m.state, symbols, start, stop, self._freqs, st, out
+                    m.state, m.probs, symbols, start, stop, self._freqs, st, out
                 )
-        size = rc.encoder_finish(st, out)
+        size = rc.encoder_finish_short(st, out) if short_flush else rc.encoder_finish(st, out)
         return out[:size].tobytes()
 
     def decode_block(self, payload, n) -> bytes:
@@ -139,7 +143,7 @@ class BlockCodec:
         symbols = np.empty(n, dtype=np.int64)
         for start, stop in slices(n):
             loops.kernel("decode_symbols", m.state)(
-                m.state, buf, st, self._freqs, symbols, start, stop
+                m.state, m.probs, buf, st, self._freqs, symbols, start, stop
             )
         return self.alphabet.byte_of[symbols].tobytes()
 
@@ -152,7 +156,9 @@ class BlockCodec:
             if m.binary:
                 loops.kernel("measure_bits", m.state)(m.state, m.forced, symbols, start, stop, bits)
             else:
-                loops.kernel("measure_symbols", m.state)(m.state, symbols, start, stop, bits)
+                loops.kernel("measure_symbols", m.state)(
+                    m.state, m.probs, symbols, start, stop, bits
+                )
         return bits
 
     def absorb_block(self, data) -> None:

@@ -4,7 +4,8 @@ A model is a state (a namedtuple of arrays and named scalars, built once per
 stream) and a few jitted functions over it, registered here by its state's
 class. Two kinds of model exist:
 
-    symbol model   probabilities(state) -> float64 array over the alphabet
+    symbol model   predict(state)                the distribution of the next symbol into
+                                                 the model's probabilities array (Model.probs)
                    learn(state, y)               y: the symbol that came
     binary model   begin(state)                  before a byte's first decision
                    predict_bit(state, k) -> p1   P(bit = 1) at decision node k
@@ -16,7 +17,7 @@ most significant bit first; decision node k is 1 for the first, then 2k + bit.
 A decision whose outcome the stream's alphabet already fixes (forced[k] >= 0)
 is neither coded nor asked for: begin and end always run, predict_bit and learn_bit may not.
 
-The generic functions below (probabilities, learn, begin, ...) resolve at
+The generic functions below (predict, learn, begin, ...) resolve at
 compile time to the registered model's own function, so every loop is compiled
 once per model with the model's code inlined: one source, no per-call dispatch.
 Each loop is jitted once per model (kernel(name, state)): a copy of the one
@@ -39,12 +40,12 @@ from numba.extending import overload
 from ..numeric import mathfn
 from . import rangecoder as rc
 
-_SYMBOL_MODELS = {}  # state class -> (probabilities, learn)
+_SYMBOL_MODELS = {}  # state class -> (predict, learn)
 _BINARY_MODELS = {}  # state class -> (begin, predict_bit, learn_bit, end)
 
 
-def register_symbol_model(state_class, probabilities, learn):
-    _SYMBOL_MODELS[state_class] = (probabilities, learn)
+def register_symbol_model(state_class, predict, learn):
+    _SYMBOL_MODELS[state_class] = (predict, learn)
 
 
 def register_binary_model(state_class, begin, predict_bit, learn_bit, end):
@@ -58,8 +59,8 @@ def _model_function(table, state, which):
 
 
 # The generic calls. Outside a jitted loop they are never called.
-def probabilities(state):
-    raise TypeError("probabilities() runs inside jitted loops only")
+def predict(state):
+    raise TypeError("predict() runs inside jitted loops only")
 
 
 def learn(state, y):
@@ -82,8 +83,8 @@ def end(state, byte):
     raise TypeError("end() runs inside jitted loops only")
 
 
-@overload(probabilities, inline="always")
-def _probabilities(state):
+@overload(predict, inline="always")
+def _predict(state):
     f = _model_function(_SYMBOL_MODELS, state, 0)
     if f is not None:
         return lambda state: f(state)
@@ -130,30 +131,35 @@ def _end(state, byte):
     return None
 
 
-# Symbol models: the alphabet's symbols, one frequency table per step.
+# Symbol models: the alphabet's symbols, one frequency table per step. probs is
+# the array the model's predict writes (passed in, not returned: a kernel
+# compiled without reference counting may return only its own arguments).
 
 
-def encode_symbols(model, symbols, start, stop, freqs, st, out):
+def encode_symbols(model, probs, symbols, start, stop, freqs, st, out):
     for t in range(start, stop):
-        rc.quantize(probabilities(model), freqs)
+        predict(model)
+        rc.quantize(probs, freqs)
         y = symbols[t]
         rc.encode_symbol(st, out, freqs, y)
         learn(model, y)
 
 
-def decode_symbols(model, buf, st, freqs, symbols, start, stop):
+def decode_symbols(model, probs, buf, st, freqs, symbols, start, stop):
     for t in range(start, stop):
-        rc.quantize(probabilities(model), freqs)
+        predict(model)
+        rc.quantize(probs, freqs)
         y = rc.decode_symbol(st, buf, freqs)
         symbols[t] = y
         learn(model, y)
 
 
-def measure_symbols(model, symbols, start, stop, bits):
+def measure_symbols(model, probs, symbols, start, stop, bits):
     """bits[t] = -log2 p(symbols[t]) (unquantised), learning as the codec does."""
     for t in range(start, stop):
         y = symbols[t]
-        bits[t] = -mathfn.log2(probabilities(model)[y])
+        predict(model)
+        bits[t] = -mathfn.log2(probs[y])
         learn(model, y)
 
 
@@ -233,10 +239,9 @@ def kernel(name, state):
         copy = pytypes.FunctionType(loop.__code__, loop.__globals__, loop.__name__)
         owner = type(state)
         copy.__qualname__ = f"{name}__{owner.__module__.replace('.', '_')}_{owner.__name__}"
-        # Binary models' loops run without reference counting: numba's
-        # increments and decrements of every array of a state passed to an inlined
-        # seam call took ~40 % of the mixture's time (perf), and these loops never
-        # allocate or return an array.
-        nrt = not name.endswith("_bits")
-        jitted = _KERNELS[key] = njit(cache=True, error_model="numpy", _nrt=nrt)(copy)
+        # The loops run without reference counting: numba's increments and
+        # decrements of every array of a state passed to an inlined seam call
+        # took ~40 % of the mixture's time (perf). A model's functions must
+        # therefore never allocate, nor return an array.
+        jitted = _KERNELS[key] = njit(cache=True, error_model="numpy", _nrt=False)(copy)
     return jitted

@@ -81,7 +81,7 @@ def begin(hyper, hist, net, soft):
     A = hyper.alphabet_size
     logits = soft.logits
     if hyper.hidden_size > 0:
-        online.forward(net)  # eq. (28): net.logits (its own softmax is overwritten below)
+        online.readout(net)  # eq. (28): net.logits; the joint softmax is below
         for z in range(A):
             logits[z] = net.logits[z]
     else:

@@ -11,7 +11,8 @@ from . import step
 
 
 def new_model(config, alphabet: Alphabet) -> Model:
-    return Model(step.new_net(config, alphabet.size))
+    net = step.new_net(config, alphabet.size)
+    return Model(net, probs=net.p[: alphabet.size])
 
 
 def code_lengths(data, config):

