@@ -114,10 +114,11 @@ class StreamEncoder:
         self.written += len(data)
 
     def write_block(self, data):
-        """Code 1 .. BLOCK_SIZE bytes as one block."""
+        """Code 1 .. BLOCK_SIZE bytes (the version's block size) as one block."""
         n = len(data)
-        if not 1 <= n <= BLOCK_SIZE:
-            raise ValueError(f"block of {n} bytes; blocks hold 1 .. {BLOCK_SIZE}")
+        limit = framing.BLOCK_SIZES[self.version]
+        if not 1 <= n <= limit:
+            raise ValueError(f"block of {n} bytes; blocks hold 1 .. {limit}")
         if self._codec is None:
             self._codec = models.make_codec(self.config, self.alphabet)
         data = bytes(data)
@@ -125,7 +126,7 @@ class StreamEncoder:
             # The input changed between the alphabet scan and now (a growing
             # file): refuse rather than write a stream that cannot decode.
             raise ValueError("input holds a byte outside the stream's alphabet")
-        payload = self._codec.encode_block(data)
+        payload = self._codec.encode_block(data, short_flush=self.version >= 3)
         crc = zlib.crc32(data)
         if len(payload) >= n:
             # Coding would not save anything: store the bytes. The model has
@@ -141,8 +142,9 @@ class StreamEncoder:
     def write(self, data):
         """Code any amount of data as full blocks (the last one may be short)."""
         view = memoryview(data)
-        for start in range(0, len(view), BLOCK_SIZE):
-            self.write_block(view[start : start + BLOCK_SIZE])
+        size = framing.BLOCK_SIZES[self.version]
+        for start in range(0, len(view), size):
+            self.write_block(view[start : start + size])
 
     def finish(self):
         self._write(framing.end_bytes(self.version, self.length, self.crc))

@@ -72,6 +72,9 @@ def entries():
         ("mix-default.txt", _text(70_000, seed=106), nbtzip.make_config()),
         ("mix-level1.bin", _noise(3_000) + _text(3_000, seed=107), nbtzip.make_config(1)),
         ("mix-empty", b"", nbtzip.make_config()),
+        # Version 3: blocks of 256 KiB (two here), the short flush, the span alphabet.
+        ("ctw-two-blocks.txt", english_like(270_000, seed=108), nbtzip.CTWConfig(depth=4)),
+        ("mix-span.txt", english_like(4_000, seed=109), nbtzip.make_config(1)),
     ]
 
 

@@ -40,7 +40,7 @@ def _varint(blob, pos):
 
 
 def _parse(blob):
-    """Walk a version 2 stream by the layout documented in framing.py, independently of it.
+    """Walk a version 2 or 3 stream by the layout documented in framing.py, independently of it.
 
     Returns (version, config bytes, alphabet, blocks as (n, m, crc, offset), length, crc).
     """
@@ -56,9 +56,14 @@ def _parse(blob):
     elif form == 1:
         present = [b for b in range(256) if blob[pos + (b >> 3)] >> (b & 7) & 1]
         pos += 32
-    else:
+    elif form == 2:
         present = list(blob[pos + 1 : pos + 1 + blob[pos]])
         pos += 1 + blob[pos]
+    else:  # 3, version 3's span: lowest, highest, bitmap from the lowest
+        lo, hi = blob[pos], blob[pos + 1]
+        bits = blob[pos + 2 : pos + 2 + (hi - lo) // 8 + 1]
+        present = [lo + i for i in range(hi - lo + 1) if bits[i >> 3] >> (i & 7) & 1]
+        pos += 2 + len(bits)
     (header_crc,) = struct.unpack_from("<I", blob, pos)
     assert header_crc == zlib.crc32(blob[:pos])
     pos += 4
@@ -82,7 +87,7 @@ def _parse(blob):
 def test_stream_follows_the_documented_layout():
     data = bytes(range(0, 256, 3)) * 3000
     version, config_raw, present, blocks, length, crc = _parse(_compress(data))
-    assert version == 2
+    assert version == framing.VERSION == 3
     assert nbtzip.config.from_bytes(config_raw) == CONFIG
     assert present == list(range(0, 256, 3))
     assert [n for n, _, _, _ in blocks] == [BLOCK_SIZE] * (len(data) // BLOCK_SIZE) + [
@@ -176,8 +181,8 @@ def test_input_that_is_not_nbt_is_rejected():
 
 def test_unsupported_version_is_rejected():
     blob = bytearray(_compress(b"abc"))
-    blob[8] = 3
-    with pytest.raises(FormatError, match="unsupported format version 3"):
+    blob[8] = framing.VERSION + 1
+    with pytest.raises(FormatError, match=f"unsupported format version {framing.VERSION + 1}"):
         nbtzip.decompress(bytes(blob))
 
 
@@ -311,7 +316,7 @@ def test_encoder_refuses_bytes_outside_its_alphabet():
 
 
 def test_scan_reports_sizes_without_decoding(monkeypatch):
-    data = b"0123456789" * 20000
+    data = b"0123456789" * (BLOCK_SIZE // 3)  # four blocks
     blob = _compress(data)
 
     def refuse(config, alphabet):
@@ -359,7 +364,12 @@ def test_config_header_bytes_round_trip_and_reject_damage():
 
 
 def test_stored_block_with_a_wrong_length_is_rejected():
-    blob = bytearray(nbtzip.compress(b"\xff", config=CONFIG))  # 1 byte: always stored
+    # 1 byte in version 2 (its flush is 5 bytes): always stored
+    out = io.BytesIO()
+    encoder = container.StreamEncoder(out, CONFIG, alphabet_of(b"\xff"), version=2)
+    encoder.write(b"\xff")
+    encoder.finish()
+    blob = bytearray(out.getvalue())
     n, stored, _, offset = raw_block_fields(bytes(blob))[0]
     assert stored and n == 1
     # the payload field 2m + 1 of a one-byte stored block is the one byte 3; claim m = 2
@@ -370,7 +380,7 @@ def test_stored_block_with_a_wrong_length_is_rejected():
 
 
 def test_a_reader_seeks_like_lzma_files_do():
-    data = bytes(range(256)) * 700  # three blocks
+    data = bytes(range(256)) * (2 * BLOCK_SIZE // 256 + 300)  # three blocks
     second = b"and a second stream"
     blob = _compress(data) + _compress(second)
     whole = data + second

@@ -15,10 +15,11 @@ IDS = [f"{p.parent.name}/{p.name}" for p in PACKED]
 
 def test_golden_files_of_every_format_version_are_present():
     names = {f"{p.parent.name}/{p.name}" for p in PACKED}
-    for version in ("v1", "v2"):
+    for version in ("v1", "v2", "v3"):
         assert {f"{version}/empty.nbt", f"{version}/ctw-default.txt.nbt"} <= names
     assert "v1/rnn-kalman-h12.txt.nbt" in names
     assert {"v2/mix-default.txt.nbt", "v2/mix-empty.nbt"} <= names
+    assert {"v3/mix-default.txt.nbt", "v3/ctw-two-blocks.txt.nbt", "v3/mix-span.txt.nbt"} <= names
 
 
 @pytest.mark.parametrize("packed", PACKED, ids=IDS)
