@@ -364,11 +364,11 @@ def _leb128(value: int, out: bytearray) -> None:
             return
 
 
-def to_bytes(config, version: int = 2) -> bytes:
+def to_bytes(config, version: int = 3) -> bytes:
     if version >= 2 and isinstance(config, MixConfig):
-        level = _mix_level_of(config)
-        if level is not None:
-            out = bytearray([_MIX_PRESET_ID, level])
+        found = _mix_level_of(config, version)
+        if found is not None:
+            out = bytearray(found)
             out += bytes(getattr(config, name) for name in _MIX_SIZED)
             _leb128(config.seed, out)
             return bytes(out)
@@ -427,10 +427,10 @@ class _Reader:
         return value
 
 
-def from_bytes(raw: bytes, version: int = 2):
+def from_bytes(raw: bytes, version: int = 3):
     """Rebuild a configuration from its header bytes; ConfigError on anything unexpected."""
     raw = bytes(raw)
-    if version >= 2 and raw[:1] == bytes([_MIX_PRESET_ID]):
+    if raw and raw[0] in MIX_TABLES and version >= _MIX_TABLE_VERSION[raw[0]]:
         return _mix_from_preset(raw)
     if not raw or raw[0] not in _MODEL_IDS.values():
         raise ConfigError("unknown model in configuration")
@@ -490,7 +490,9 @@ def _mix_from_preset(raw):
         raise ConfigError("model configuration is truncated") from exc
     if r.pos != len(raw):
         raise ConfigError("model configuration has trailing bytes")
-    return mix_preset(level, seed=seed, **sized)
+    if level not in MIX_LEVELS:
+        raise ConfigError(f"level must be 1..9, got {level!r}")
+    return mix_preset(level, raw[0], seed=seed, **sized)
 
 
 def _check_int(name, value, lo, hi):
@@ -558,10 +560,11 @@ def preset(level: int, **overrides) -> RNNConfig:
 # Levels of the default model, the mixture (nbtzip/mix/): every level keeps the
 # NoBackTrack-Kalman RNN in the mix; lower levels use fewer hidden units, a
 # shallower CTW and fewer direct-connection orders. Table sizes are caps that
-# MixConfig.sized() lowers to the input. A released level's fields are part of
-# format version 2 (a header names the level and the sized tables only): change
-# one and old files decode wrongly, so add a level instead (golden files check).
-MIX_LEVELS = {
+# MixConfig.sized() lowers to the input. A header names a level by the id of
+# its table (below) and the sized tables only, so a released table is part of
+# the format: change a level and old files decode wrongly; add a table instead
+# (golden files check).
+MIX_LEVELS_V2 = {
     1: dict(hidden_size=4, me_order=3, me_word=0, ctw_depth=4, me_row_bits=14),
     2: dict(hidden_size=8, me_order=4, me_word=0, ctw_depth=6, me_row_bits=14),
     3: dict(hidden_size=8, me_order=4, me_word=1, ctw_depth=8, me_row_bits=15),
@@ -572,26 +575,49 @@ MIX_LEVELS = {
     8: dict(hidden_size=64, me_order=7, me_word=1, ctw_depth=12),
     9: dict(hidden_size=100, me_order=8, me_word=1, ctw_depth=16),
 }
+# Learning rates, priors and the match length of format version 3's table,
+# found by coordinate descent at level 6 on asyoulik.txt, cp.html, xargs.1,
+# grammar.lsp and lcet10.txt's first 150 KB (training 2.0502 -> 2.0226 bpc);
+# held out: alice29.txt 1.9487 -> 1.9301, fields.c 1.7452 -> 1.7063,
+# plrabn12.txt 2.1052 -> 2.0927 (ideal code lengths). me_step_cap 3.0, not
+# the 4.2 the search ended at: 0.001 bpc worse, the guard kept well on.
+MIX_TUNED = dict(
+    lambda_phi=150.0, lambda_theta=1500.0, me_rate=0.686, me_prior=1.4, me_step_cap=3.0,
+    mixer_rate=0.007, mixer2_rate=0.0007, apm_rate=0.024, apm_weight=0.6, match_min_len=2,
+)  # fmt: skip
+# Levels 2-9 gain with them on asyoulik.txt (0.014-0.029 bpc) and held-out
+# alice29.txt (levels 3-9 0.006-0.019, level 2 unchanged); level 1's small
+# tables lost 0.039 on alice29 with 2-byte matches, so it keeps matches of 6.
+MIX_LEVELS = {level: {**fields, **MIX_TUNED} for level, fields in MIX_LEVELS_V2.items()}
+MIX_LEVELS[1]["match_min_len"] = 6
+# Preset tables by their id in a header: 3 since format version 2, 4 since 3.
+MIX_TABLES = {3: MIX_LEVELS_V2, 4: MIX_LEVELS}
+_MIX_TABLE_VERSION = {3: 2, 4: 3}  # the first format version that holds each id
+_MIX_NEWEST = 4
 
 
-def mix_preset(level: int = DEFAULT_LEVEL, **overrides) -> MixConfig:
-    """The mixture at a level, before sizing to the input (the default model)."""
+def mix_preset(level: int = DEFAULT_LEVEL, table: int = _MIX_NEWEST, **overrides) -> MixConfig:
+    """The mixture at a level, before sizing to the input (the default model).
+
+    table: the id of the preset table (MIX_TABLES); the newest unless decoding."""
     if level not in MIX_LEVELS:
         raise ConfigError(f"level must be 1..9, got {level!r}")
-    base = {**MIX_LEVELS[level], **{k: v for k, v in overrides.items() if v is not None}}
+    base = {**MIX_TABLES[table][level], **{k: v for k, v in overrides.items() if v is not None}}
     return MixConfig(**base)
 
 
-# What a version 2 header holds of a mixture at a level: the level, the fields
-# sizing and the seed may change, nothing else (28 bytes for an empty input).
+# What a header holds of a mixture at a level: the table id, the level, the
+# fields sizing and the seed may change, nothing else (28 bytes for an empty input).
 _MIX_SIZED = ("me_row_bits", "ctw_table_bits", "match_bits")
-_MIX_PRESET_ID = 3
 
 
-def _mix_level_of(config):
-    """The level whose preset config is, up to its sized tables and seed; else None."""
-    for level in MIX_LEVELS:
-        keep = {name: getattr(config, name) for name in (*_MIX_SIZED, "seed")}
-        if dataclasses.replace(mix_preset(level), **keep) == config:
-            return level
+def _mix_level_of(config, version):
+    """(table id, level) whose preset config is, up to its sized tables and seed, in a
+    table that format version holds (the newest first); else None."""
+    keep = {name: getattr(config, name) for name in (*_MIX_SIZED, "seed")}
+    for table in sorted(MIX_TABLES, reverse=True):
+        if _MIX_TABLE_VERSION[table] <= version:
+            for level in MIX_TABLES[table]:
+                if dataclasses.replace(mix_preset(level, table), **keep) == config:
+                    return table, level
     return None

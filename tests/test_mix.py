@@ -16,7 +16,7 @@ import pytest
 
 from nbtzip.alphabet import Alphabet
 from nbtzip.coding.codec import BlockCodec, Model, forced_decisions
-from nbtzip.config import MixConfig, from_bytes, mix_preset, to_bytes
+from nbtzip.config import MIX_TABLES, ConfigError, MixConfig, from_bytes, mix_preset, to_bytes
 from nbtzip.mix.measure import code_lengths, probabilities
 from nbtzip.mix.model import FREQ_TOTAL
 from nbtzip.mix.state import memory_bytes, new_state
@@ -108,6 +108,33 @@ def test_config_round_trips_through_the_header_encoding():
     for level in range(1, 10):
         config = mix_preset(level).sized(12345, 70)
         assert from_bytes(to_bytes(config)) == config
+
+
+def test_each_preset_table_is_named_in_the_versions_that_hold_it():
+    for level in range(1, 10):
+        new, old = mix_preset(level).sized(5000, 60), mix_preset(level, 3).sized(5000, 60)
+        assert new != old
+        # version 3 names either table in 6 bytes
+        assert to_bytes(new, 3)[:2] == bytes([4, level]) and len(to_bytes(new, 3)) == 6
+        assert to_bytes(old, 3)[:2] == bytes([3, level])
+        assert from_bytes(to_bytes(new, 3), 3) == new and from_bytes(to_bytes(old, 3), 3) == old
+        # version 2 knows table 3 only: the new presets go field by field there
+        assert to_bytes(old, 2)[:2] == bytes([3, level])
+        assert to_bytes(new, 2)[0] == 2 and from_bytes(to_bytes(new, 2), 2) == new
+        with pytest.raises(ConfigError):
+            from_bytes(to_bytes(new, 3), 2)
+
+
+def test_released_preset_tables_never_change():
+    # A header names a level and its table's id only: a changed entry would
+    # decode every file of that level with another model.
+    pinned = {
+        3: "5e2c759f1f26580683413735521ee5501ca3c2079d8fd55d6377b4f827c80f0c",
+        4: "9c42d88b63b11fe8146c7127b8e9429d9acb23ec301096655c6111207246277b",
+    }
+    for table, levels in MIX_TABLES.items():
+        text = repr(sorted((lv, sorted(f.items())) for lv, f in levels.items()))
+        assert hashlib.sha256(text.encode()).hexdigest() == pinned[table], table
 
 
 def test_every_level_keeps_the_rnn():
