@@ -239,7 +239,8 @@ def compress_file(
     for its alphabet; a pipe uses all 256 byte values. A path dst is written
     through a temporary file and appears only when complete (FileExistsError
     if it exists and overwrite is false). progress(done, total) is called
-    after every block with input bytes read (total None when unknown).
+    as coding goes (after every slice of ~50 ms of work, and after every block)
+    with input bytes coded (total None when unknown).
     threads > 1 (0: one per core) codes segments of the input as independent
     streams in that many processes (parallel.py): faster on a large input,
     slightly larger output; an input that fits one segment is coded as with 1.
@@ -284,7 +285,10 @@ def compress_file(
                     # stream cannot code them, so it ends and another one begins.
                     encoders[-1].finish()
                     encoders.append(StreamEncoder(fout, config, full_alphabet()))
-                encoders[-1].write_block(chunk)
+                during = None
+                if progress is not None:
+                    during = functools.partial(_progress_within, progress, done, total)
+                encoders[-1].write_block(chunk, during)
                 done += len(chunk)
                 crc = zlib.crc32(chunk, crc)
                 if progress is not None:
@@ -319,6 +323,11 @@ class _Prefixed:
         return data
 
 
+def _progress_within(progress, before, total, k):
+    """progress while a block is coded: its first k bytes are done."""
+    progress(before + k, total)
+
+
 def _next_read(scanned, done):
     """A block, but never past the length the scan saw (None: read to the end)."""
     return BLOCK_SIZE if scanned is None else min(BLOCK_SIZE, scanned - done)
@@ -346,7 +355,8 @@ def decompress_file(
 
     Every block is checked against its CRC before it is written; with a path
     dst nothing appears unless the whole stream checked out.
-    progress(done, total) counts original bytes written, against the original
+    progress(done, total) counts original bytes decoded (as decoding goes, and
+    written after every block), against the original
     size the trailers give (total None when src cannot be read ahead, a pipe);
     threads > 1 (0: one per core) decodes the streams of a multi-stream file
     (compress_file with threads) in that many processes, fewer when memlimit
@@ -377,6 +387,8 @@ def decompress_file(
                 )
             return Result(total, written, time.perf_counter() - started)
         decoder = StreamDecoder(fin, limit)
+        if progress is not None:
+            decoder.on_slice = lambda k: progress(written + k, original)
         with _destination(dst, overwrite, _mode_of(src)) as fout:
             for block in decoder:
                 fout.write(block)

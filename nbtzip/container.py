@@ -113,8 +113,9 @@ class StreamEncoder:
         self.fp.write(data)
         self.written += len(data)
 
-    def write_block(self, data):
-        """Code 1 .. BLOCK_SIZE bytes (the version's block size) as one block."""
+    def write_block(self, data, on_slice=None):
+        """Code 1 .. BLOCK_SIZE bytes (the version's block size) as one block.
+        on_slice(k): called while coding with the bytes of data coded so far."""
         n = len(data)
         limit = framing.BLOCK_SIZES[self.version]
         if not 1 <= n <= limit:
@@ -126,7 +127,7 @@ class StreamEncoder:
             # The input changed between the alphabet scan and now (a growing
             # file): refuse rather than write a stream that cannot decode.
             raise ValueError("input holds a byte outside the stream's alphabet")
-        payload = self._codec.encode_block(data, short_flush=self.version >= 3)
+        payload = self._codec.encode_block(data, self.version >= 3, on_slice)
         crc = zlib.crc32(data)
         if len(payload) >= n:
             # Coding would not save anything: store the bytes. The model has
@@ -153,7 +154,8 @@ class StreamEncoder:
 class StreamDecoder:
     """Reads the .nbt streams of a binary file object, one after another;
     iterate for verified blocks. header is the current stream's. memlimit:
-    bytes a stream may need (0: any), checked as each header is read."""
+    bytes a stream may need (0: any), checked as each header is read.
+    on_slice(k), if set: called while a block decodes with its bytes decoded so far."""
 
     def __init__(self, fp, memlimit: int = 0):
         self.fp = fp
@@ -162,6 +164,7 @@ class StreamDecoder:
         self.consumed = self.header.size  # compressed bytes read so far
         self.length = 0  # original bytes, all streams
         self.streams = 1
+        self.on_slice = None
 
     def __iter__(self):
         while True:
@@ -200,7 +203,7 @@ class StreamDecoder:
                     raise FormatError("corrupted data (byte outside the alphabet)")
                 codec.absorb_block(data)
             else:
-                data = codec.decode_block(payload, n)
+                data = codec.decode_block(payload, n, self.on_slice)
             if len(data) != n or zlib.crc32(data) != crc:
                 raise FormatError("corrupted data (checksum mismatch)")
             length += n

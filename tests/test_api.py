@@ -259,11 +259,11 @@ def test_a_failure_mid_stream_leaves_no_output(tmp_path, monkeypatch):
             self.inner = real(config, alphabet)
             self.blocks = 0
 
-        def encode_block(self, data):
+        def encode_block(self, data, *args, **options):
             self.blocks += 1
             if self.blocks == 2:
                 raise KeyboardInterrupt
-            return self.inner.encode_block(data)
+            return self.inner.encode_block(data, *args, **options)
 
     monkeypatch.setattr(models, "make_codec", Failing)
     with pytest.raises(KeyboardInterrupt):
@@ -351,7 +351,7 @@ def test_incompressible_blocks_are_stored_and_the_model_stays_in_step(model):
     config = RNNConfig(hidden_size=8) if model == "rnn" else CTWConfig(table_bits=20)
     noise = np.random.default_rng(3).integers(0, 256, BLOCK_SIZE, dtype=np.uint8).tobytes()
     tail = np.random.default_rng(4).integers(0, 256, 999, dtype=np.uint8).tobytes()
-    text = (b"stored blocks keep the model in step. " * 2000)[:BLOCK_SIZE]
+    text = (b"stored blocks keep the model in step. " * 7000)[:BLOCK_SIZE]
     blob = nbtzip.compress(noise + text + tail, config=config)
     blocks = raw_block_fields(blob)
     assert [stored for _, stored, _, _ in blocks] == [True, False, True]
@@ -409,3 +409,22 @@ def test_corpus_file_round_trips_through_the_command_line(tmp_path):
     assert not src.exists()
     subprocess.run([*cmd, "decompress", "-q", str(src) + ".nbt"], env=env, check=True)
     assert src.read_bytes() == original
+
+
+def test_progress_moves_within_a_block_both_ways(tmp_path):
+    """A block is 256 KiB, seconds of work for the default model: progress comes
+    after every slice of coding, not only at block ends."""
+    data = english_like(200_000, seed=12)  # one block
+    src, packed, out = tmp_path / "a", tmp_path / "a.nbt", tmp_path / "b"
+    src.write_bytes(data)
+    for function, source, dst in (
+        (nbtzip.compress_file, src, packed),
+        (nbtzip.decompress_file, packed, out),
+    ):
+        seen = []
+        kwargs = {"config": MODELS["ctw"]()} if function is nbtzip.compress_file else {}
+        function(source, dst, progress=lambda d, t, seen=seen: seen.append((d, t)), **kwargs)
+        done = [d for d, _ in seen]
+        assert len(seen) > 3 and done == sorted(done) and 0 < done[0] < len(data)
+        assert seen[-1] == (len(data), len(data)) and {t for _, t in seen} == {len(data)}
+    assert out.read_bytes() == data

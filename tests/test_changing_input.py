@@ -14,11 +14,12 @@ import nbtzip
 from nbtzip import container, parallel
 from nbtzip.cli import main as cli
 from nbtzip.config import CTWConfig
+from nbtzip.container import BLOCK_SIZE
 from nbtzip.sample import english_like
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = CTWConfig(depth=3, table_bits=16)
-TEXT = english_like(3 * 65536 + 500)  # four blocks; no byte above 0x7f
+TEXT = english_like(3 * BLOCK_SIZE + 500)  # four blocks; no byte above 0x7f
 
 
 def _compress_while(src, edit, **options):
@@ -65,7 +66,7 @@ def test_a_file_changed_in_place_gives_what_was_read(tmp_path):
     src = tmp_path / "log"
     src.write_bytes(TEXT)
     # After the first block, bytes the alphabet scan never saw appear further on.
-    result, out, facts = _compress_while(src, _overwrite(100_000, b"\xff\x00\xfe"))
+    result, out, facts = _compress_while(src, _overwrite(BLOCK_SIZE + 100_000, b"\xff\x00\xfe"))
     assert result.input_changed == "changed"
     assert out == src.read_bytes() != TEXT  # what was read: the file as it is now
     assert facts.streams == 2  # the rest went into a stream of all 256 values
@@ -74,7 +75,7 @@ def test_a_file_changed_in_place_gives_what_was_read(tmp_path):
 def test_a_change_within_the_alphabet_is_noticed_too(tmp_path):
     src = tmp_path / "log"
     src.write_bytes(TEXT)
-    result, out, facts = _compress_while(src, _overwrite(150_000, TEXT[:10]))
+    result, out, facts = _compress_while(src, _overwrite(BLOCK_SIZE + 150_000, TEXT[:10]))
     assert result.input_changed == "changed"
     assert out == src.read_bytes() != TEXT
     assert facts.streams == 1
@@ -83,9 +84,9 @@ def test_a_change_within_the_alphabet_is_noticed_too(tmp_path):
 def test_a_file_that_shrank_gives_what_was_read(tmp_path):
     src = tmp_path / "log"
     src.write_bytes(TEXT)
-    result, out, _ = _compress_while(src, lambda path: os.truncate(path, 100_000))
+    result, out, _ = _compress_while(src, lambda path: os.truncate(path, BLOCK_SIZE + 100_000))
     assert result.input_changed == "shrank"
-    assert out == TEXT[:100_000] and result.input_size == 100_000
+    assert out == TEXT[: BLOCK_SIZE + 100_000] and result.input_size == BLOCK_SIZE + 100_000
 
 
 def test_a_file_left_alone_is_not_said_to_have_changed(tmp_path):

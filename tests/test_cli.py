@@ -31,6 +31,7 @@ from nbtzip.cli import terminal
 from nbtzip.cli.jobs import COMPILE_NOTE
 from nbtzip.cli.progress import ProgressBar
 from nbtzip.config import LEVELS
+from nbtzip.container import BLOCK_SIZE
 from nbtzip.sample import english_like
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,7 +245,7 @@ def _compiling_codec(monkeypatch):
         fresh = numba.njit(lambda x: x + 1)  # no cache: compiled at its first call
         codec = real(config, alphabet)
         encode = codec.encode_block
-        codec.encode_block = lambda data: (fresh(1), encode(data))[1]
+        codec.encode_block = lambda data, *a, **kw: (fresh(1), encode(data, *a, **kw))[1]
         return codec
 
     monkeypatch.setattr(models, "make_codec", make_codec)
@@ -273,7 +274,7 @@ def test_help_states_the_defaults():
 @pytest.fixture
 def packed(tmp_path):
     src = tmp_path / "orig.txt"
-    src.write_bytes(english_like(2 * 65536 + 500, seed=2))
+    src.write_bytes(english_like(2 * BLOCK_SIZE + 500, seed=2))
     assert run("compress", *CTW, src).exit_code == 0
     src.unlink()
     return tmp_path / "orig.txt.nbt"
@@ -382,7 +383,7 @@ def test_compressed_data_is_not_written_to_a_terminal(tmp_path):
 
 def test_ctrl_c_leaves_no_partial_output(tmp_path, monkeypatch):
     src = tmp_path / "big"
-    src.write_bytes(english_like(3 * 65536))
+    src.write_bytes(english_like(3 * BLOCK_SIZE))
     before = snapshot(tmp_path)
     real = models.make_codec
 
@@ -391,11 +392,11 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, monkeypatch):
             self.inner = real(config, alphabet)
             self.calls = 0
 
-        def encode_block(self, data):
+        def encode_block(self, data, *args, **options):
             self.calls += 1
             if self.calls == 2:
                 raise KeyboardInterrupt
-            return self.inner.encode_block(data)
+            return self.inner.encode_block(data, *args, **options)
 
     monkeypatch.setattr(models, "make_codec", Interrupted)
     result = run("compress", *CTW, src)
@@ -480,7 +481,7 @@ def test_progress_bar_draws_on_a_terminal_only():
 )
 def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status, word):
     src = tmp_path / "long.txt"
-    src.write_bytes(english_like(4 * 65536, seed=8))
+    src.write_bytes(english_like(2 * BLOCK_SIZE, seed=8))
     before = snapshot(tmp_path)
     child = subprocess.Popen(
         [sys.executable, "-m", "nbtzip", "compress", "--hidden", "32", str(src)],
@@ -488,7 +489,7 @@ def test_a_signal_mid_file_removes_the_partial_output(tmp_path, sig, status, wor
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     # Wait until the first coded block is in the temporary output: the kernels
-    # are loaded and coding is under way (three blocks still to go). On a cold
+    # are loaded and coding is under way (one block still to go). On a cold
     # cache the child compiles the mixture's kernels first (minutes).
     deadline = time.monotonic() + 900
     while not any(p.name.endswith(".tmp") and p.stat().st_size > 1000 for p in tmp_path.iterdir()):
@@ -538,7 +539,7 @@ def test_ctrl_c_is_honoured_promptly_inside_a_block_of_a_large_model(tmp_path):
 
 def test_a_reader_that_goes_away_ends_the_command_quietly_with_141(tmp_path):
     src = tmp_path / "t.txt"
-    src.write_bytes(english_like(5 * 65536, seed=6))
+    src.write_bytes(english_like(2 * BLOCK_SIZE, seed=6))
     assert run("compress", *CTW, src).exit_code == 0
     child = subprocess.Popen(
         [sys.executable, "-m", "nbtzip", "decompress", "-c", str(tmp_path / "t.txt.nbt")],
@@ -761,13 +762,13 @@ def _swallowed_signal_codec(monkeypatch, then=None):
             self.inner = real(config, alphabet)
             self.calls = 0
 
-        def encode_block(self, data):
+        def encode_block(self, data, *args, **options):
             self.calls += 1
             if self.calls == 1:
                 ctypes.CFUNCTYPE(None)(callback)()
                 if then is not None:
                     raise then
-            return self.inner.encode_block(data)
+            return self.inner.encode_block(data, *args, **options)
 
     monkeypatch.setattr(models, "make_codec", Hung)
 

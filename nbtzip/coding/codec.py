@@ -103,9 +103,10 @@ class BlockCodec:
             return np.frombuffer(data, dtype=np.uint8)
         return symbols
 
-    def encode_block(self, data, short_flush=False) -> bytes:
+    def encode_block(self, data, short_flush=False, on_slice=None) -> bytes:
         """The payload of data; short_flush: end it with the fewest bytes that
-        decode (format version 3), not the five of versions 1 and 2."""
+        decode (format version 3), not the five of versions 1 and 2.
+        on_slice(k): called after each slice with the bytes of data coded so far."""
         if not data:
             return b""
         symbols = self._symbols(data)
@@ -122,10 +123,13 @@ class BlockCodec:
                 loops.kernel("encode_symbols", m.state)(
                     m.state, m.probs, symbols, start, stop, self._freqs, st, out
                 )
+            if on_slice is not None:
+                on_slice(stop)
         size = rc.encoder_finish_short(st, out) if short_flush else rc.encoder_finish(st, out)
         return out[:size].tobytes()
 
-    def decode_block(self, payload, n) -> bytes:
+    def decode_block(self, payload, n, on_slice=None) -> bytes:
+        """Exactly n bytes from payload; on_slice(k) as for encode_block."""
         if n == 0:
             return b""
         if self.alphabet.size == 0:
@@ -139,12 +143,16 @@ class BlockCodec:
                 loops.kernel("decode_bits", m.state)(
                     m.state, m.forced, m.bit_total, buf, st, symbols, start, stop
                 )
+                if on_slice is not None:
+                    on_slice(stop)
             return symbols.tobytes()
         symbols = np.empty(n, dtype=np.int64)
         for start, stop in slices(n):
             loops.kernel("decode_symbols", m.state)(
                 m.state, m.probs, buf, st, self._freqs, symbols, start, stop
             )
+            if on_slice is not None:
+                on_slice(stop)
         return self.alphabet.byte_of[symbols].tobytes()
 
     def code_lengths(self, data) -> np.ndarray:
