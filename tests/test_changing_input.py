@@ -138,8 +138,8 @@ def test_a_log_written_to_meanwhile_by_another_thread(tmp_path):
 def _grow_after_the_first_block(monkeypatch, path):
     real = container.StreamEncoder.write_block
 
-    def write_block(self, data):
-        real(self, data)
+    def write_block(self, data, *args):
+        real(self, data, *args)
         if self.length == len(data):  # the first block
             _append(b"\xff late line\n")(path)
 
