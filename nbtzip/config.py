@@ -591,10 +591,11 @@ MIX_TUNED = dict(
 MIX_LEVELS = {level: {**fields, **MIX_TUNED} for level, fields in MIX_LEVELS_V2.items()}
 MIX_LEVELS[1]["match_min_len"] = 6
 # With these rates the RNN's size hardly moves bpc at levels 4-6, and 8 units
-# were at least as good as 12 or 16 on the training files (asyoulik.txt
-# 2.1807 against 2.1814-2.1816, cp.html 2.0417-2.0425 against 2.0416-2.0433)
-# for 15-25 % less time a byte; held out, alice29.txt 1.9294 against 1.9301
-# at level 6, fields.c 1.7067 against 1.7063.
+# were as good as 12 or 16 on the training files, within 0.0001, or better
+# (asyoulik.txt 2.1807 against 2.1814-2.1816; cp.html 2.0417 against 2.0416
+# at level 4, 2.0419-2.0425 against 2.0428-2.0433 at 5-6) for 15-25 % less
+# time a byte; held out at level 6, alice29.txt 1.9294 against 1.9301,
+# fields.c 1.7067 against 1.7063.
 for level in (4, 5, 6):
     MIX_LEVELS[level]["hidden_size"] = 8
 # Preset tables by their id in a header: 3 since format version 2, 4 since 3.
