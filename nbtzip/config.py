@@ -490,9 +490,7 @@ def _mix_from_preset(raw):
         raise ConfigError("model configuration is truncated") from exc
     if r.pos != len(raw):
         raise ConfigError("model configuration has trailing bytes")
-    if level not in MIX_LEVELS:
-        raise ConfigError(f"level must be 1..9, got {level!r}")
-    return mix_preset(level, raw[0], seed=seed, **sized)
+    return mix_preset(level, raw[0], seed=seed, **sized)  # ConfigError for a bad level
 
 
 def _check_int(name, value, lo, hi):

@@ -142,8 +142,8 @@ def readout(net):
     makes its own (the mixture's joint softmax writes net.p[:A]; the padding of
     net.p stays 0 from new_net). It returns nothing, so a kernel compiled
     without reference counting (coding.loops, binary models) may call it.
-    Skipping the network's own softmax saved 0.7 us a byte (A exps) in the
-    mixture, same bytes."""
+    The mixture used to compute the network's own softmax (A exps a byte) and
+    overwrite it; its saving was not measured apart from the other changes."""
     network.readout(net.phi, net.a, net.logits)
 
 
