@@ -6,8 +6,11 @@
 Measures, on this machine:
   1. compress / decompress bytes per second at the chosen level (default: the
      default level) on the first --bytes of the text, kernels already compiled;
-  2. whole-process time of `python -m nbtzip compress` on a 1 KB file with a
-     warm kernel cache (median of 3 runs);
+  2. whole-process time of `python -m nbtzip compress` and `decompress` on the
+     first 1 KB of the text with a warm kernel cache (best and median of
+     --runs runs). Python may write its bytecode files here, as an installed
+     package has them: without them (PYTHONDONTWRITEBYTECODE) every run
+     compiles nbtzip's modules again, about 0.1 s;
   3. peak resident memory (ru_maxrss of the child process, from wait4) of
      compress_file on 1 MB and on 20 MB of input: memory must not grow with
      the input. The model's own memory does not depend on the input size, so
@@ -71,17 +74,24 @@ def _speed(data, config):
     return blob, len(data) / (middle - started), len(data) / (ended - middle)
 
 
-def _startup(tmp: Path):
+def _startup(tmp: Path, data: bytes, runs: int):
+    """{"compress": (best, median), "decompress": (best, median)} in seconds."""
     small = tmp / "small.txt"
-    small.write_bytes(_fill(b"A small file of about one kilobyte. ", 1000))
-    command = [sys.executable, "-m", "nbtzip", "compress", "-q", "-f", str(small)]
-    subprocess.run(command, env=ENV, check=True)  # warm the kernel cache
-    times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        subprocess.run(command, env=ENV, check=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    small.write_bytes(data[:1000] or b"x")
+    env = {k: v for k, v in ENV.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, "-m", "nbtzip"]
+    jobs = {
+        "compress": ["compress", "-q", "-f", str(small)],
+        "decompress": ["decompress", "-q", "-c", str(small) + ".nbt"],
+    }
+    times = {name: [] for name in jobs}
+    for run in range(runs + 1):  # the first run of each warms the kernel cache
+        for name, args in jobs.items():
+            started = time.perf_counter()
+            subprocess.run(command + args, env=env, check=True, stdout=subprocess.DEVNULL)
+            if run:
+                times[name].append(time.perf_counter() - started)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
 def _fill(seed: bytes, size: int) -> bytes:
@@ -115,6 +125,7 @@ def main():
     parser.add_argument("--level", type=int, default=DEFAULT_LEVEL)
     parser.add_argument("--memory-model", choices=["ctw", "rnn"], default="ctw")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--runs", type=int, default=10, help="runs of the 1 KB start-up")
     args = parser.parse_args()
 
     data = _text(args)
@@ -127,7 +138,9 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        print(f"whole process, 1 KB file, warm cache: {_startup(tmp):.2f} s")
+        for name, (best, median) in _startup(tmp, data, args.runs).items():
+            line = f"best {best:.2f} s, median {median:.2f} s"
+            print(f"whole process, {name} 1 KB, warm cache: {line}")
         if not args.skip_memory:
             base = data or b"x"
             for size in (1 << 20, 20 << 20):

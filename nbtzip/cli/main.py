@@ -19,6 +19,7 @@ from .. import api, kernelcache
 from ..config import DEFAULT_LEVEL, LEVELS, ConfigError, model_name
 from ..memlimit import DEFAULT_PERCENT, ENV, default_limit, mib, parse
 from .jobs import STDIO, FileError, Run, label, stdin, stdout, transfer
+from .startup import load_kernels_lazily
 from .terminal import Group, echo, run_process
 
 SUFFIX = ".nbt"
@@ -383,4 +384,5 @@ else:
 def run():
     """The nbtzip process (the console script and `python -m nbtzip`)."""
     kernelcache.skip_blas_probe()
+    load_kernels_lazily()
     run_process(main)
