@@ -41,7 +41,7 @@ from .container import (
 )
 from .memlimit import resolve as _resolve_memlimit
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 # The learning rules a user picks by name: (gradient estimate, step rule). Without
 # one, the rnn levels learn with config.RNN_LEARNER (E4, remainder 0.05, Kalman).

@@ -1,12 +1,13 @@
 """The bytes around the coded blocks of a .nbt stream, for each format version.
 
-Version 3 (written since nbtzip 0.3), version 2 and version 1 (read forever,
+Version 4 (written since nbtzip 0.4), versions 3, 2 and 1 (read forever,
 written only to check old golden files bit for bit) differ in how they frame
 things, not in what they say. Version 3 is version 2 with blocks of up to
 256 KiB, the shortest coder flush (coding/rangecoder.encoder_finish_short)
-and a fourth alphabet form, the span (docs/FORMAT.md). All integers are
-little-endian; "varint" is unsigned LEB128 (at most 10 bytes, no redundant
-trailing zero byte).
+and a fourth alphabet form, the span (docs/FORMAT.md). Version 4 frames as
+version 3 does; its headers may name the mixture's preset table 5 (config.py).
+All integers are little-endian; "varint" is unsigned LEB128 (at most 10
+bytes, no redundant trailing zero byte).
 
     version 2
     header   magic        8   89 4E 42 54 0D 0A 1A 0A  ("\\x89NBT\\r\\n\\x1a\\n")
@@ -16,7 +17,7 @@ trailing zero byte).
              alphabet     1 + ...  form 0: all 256 byte values; form 1: a 32-byte
                           bitmap (bit b & 7 of byte b >> 3); form 2: a count k
                           (1 byte, 0 .. 31) and the k byte values, increasing;
-                          version 3, form 3: lowest lo, highest hi, and the
+                          version 3+, form 3: lowest lo, highest hi, and the
                           bitmap of lo .. hi ((hi - lo) // 8 + 1 bytes)
              header CRC   4   CRC-32 of everything above
     block    length       varint n, 1 .. BLOCK_SIZES[version] (0 ends the blocks)
@@ -43,14 +44,14 @@ from dataclasses import dataclass
 import numpy as np
 
 MAGIC = b"\x89NBT\r\n\x1a\n"
-VERSION = 3  # what the encoder writes
-VERSIONS = (1, 2, 3)  # what the decoder reads
+VERSION = 4  # what the encoder writes
+VERSIONS = (1, 2, 3, 4)  # what the decoder reads
 # Most original bytes in one block, by version. Version 3's blocks are 4x
 # longer: a file up to 256 KiB is one block, which saves the framing and the
 # coder flush of the others (with the short flush and the span alphabet, 44
 # bytes on alice29.txt, 0.0023 bpc: README, "File format"). A
 # block is coded in slices (coding/codec.py), so Ctrl-C still acts at once.
-BLOCK_SIZES = {1: 1 << 16, 2: 1 << 16, 3: 1 << 18}
+BLOCK_SIZES = {1: 1 << 16, 2: 1 << 16, 3: 1 << 18, 4: 1 << 18}
 BLOCK_SIZE = BLOCK_SIZES[VERSION]  # what the encoder writes
 MAX_CONFIG_BYTES = 4096
 ALPHABET_BYTES = 32

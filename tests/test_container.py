@@ -87,7 +87,7 @@ def _parse(blob):
 def test_stream_follows_the_documented_layout():
     data = bytes(range(0, 256, 3)) * 3000
     version, config_raw, present, blocks, length, crc = _parse(_compress(data))
-    assert version == framing.VERSION == 3
+    assert version == framing.VERSION == 4
     assert nbtzip.config.from_bytes(config_raw) == CONFIG
     assert present == list(range(0, 256, 3))
     assert [n for n, _, _, _ in blocks] == [BLOCK_SIZE] * (len(data) // BLOCK_SIZE) + [

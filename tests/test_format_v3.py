@@ -115,7 +115,7 @@ def test_an_empty_payload_is_a_coded_block_that_decodes():
 
 
 def test_version_3_blocks_hold_256_kib_and_older_versions_64():
-    assert framing.BLOCK_SIZES == {1: 1 << 16, 2: 1 << 16, 3: 1 << 18}
+    assert framing.BLOCK_SIZES == {1: 1 << 16, 2: 1 << 16, 3: 1 << 18, 4: 1 << 18}
     for version, limit in framing.BLOCK_SIZES.items():
         fine = io.BytesIO(framing.block_bytes(version, limit, 10, False, 0))
         assert framing.read_block(fine, version).length == limit
@@ -126,7 +126,7 @@ def test_version_3_blocks_hold_256_kib_and_older_versions_64():
 
 def test_a_stream_is_cut_into_blocks_of_its_version(order0):
     data = bytes(range(97, 123)) * 12_000  # 312 000 bytes
-    for version, blocks in ((2, 5), (3, 2)):
+    for version, blocks in ((2, 5), (3, 2), (4, 2)):
         out = io.BytesIO()
         encoder = container.StreamEncoder(out, CTWConfig(depth=2), np.ones(256, bool), version)
         encoder.write(data)

@@ -59,6 +59,8 @@ def test_without_rnn_and_every_component_off():
         dict(match_min_len=0),
         dict(apm_weight=0.0),
         dict(me_order=0, me_word=0),
+        dict(me_word=2),
+        dict(me_order=0, me_word=2),
         dict(hidden_size=0, ctw_depth=0, match_min_len=0, me_order=0, me_word=0),
     ):
         bits = code_lengths(data, dataclasses.replace(SMALL, **change))
@@ -97,7 +99,9 @@ def test_tables_are_sized_to_the_input():
     assert small.me_row_bits < big.me_row_bits
     assert small.ctw_table_bits < big.ctw_table_bits
     assert small.match_bits < big.match_bits
-    assert memory_bytes(new_state(small, np.ones(256, bool))) < 20 << 20
+    sixty = np.zeros(256, bool)
+    sixty[40:100] = True
+    assert memory_bytes(new_state(small, sixty)) < 20 << 20
     # unknown size keeps the caps; a 256-symbol alphabet still fits the budget
     capped = config.sized(None, 256)
     assert capped.ctw_table_bits == config.ctw_table_bits
@@ -112,17 +116,26 @@ def test_config_round_trips_through_the_header_encoding():
 
 def test_each_preset_table_is_named_in_the_versions_that_hold_it():
     for level in range(1, 10):
-        new, old = mix_preset(level).sized(5000, 60), mix_preset(level, 3).sized(5000, 60)
-        assert new != old
-        # version 3 names either table in 6 bytes
-        assert to_bytes(new, 3)[:2] == bytes([4, level]) and len(to_bytes(new, 3)) == 6
+        newest, v3, old = (mix_preset(level, table).sized(5000, 60) for table in (5, 4, 3))
+        assert len({newest, v3, old}) == 3
+        # version 4 names any of the three tables in 6 bytes
+        for table, config in ((5, newest), (4, v3), (3, old)):
+            assert to_bytes(config, 4)[:2] == bytes([table, level])
+            assert len(to_bytes(config, 4)) == 6
+            assert from_bytes(to_bytes(config, 4), 4) == config
+        # version 3 knows tables 3 and 4: table 5's presets go field by field there
+        assert to_bytes(v3, 3)[:2] == bytes([4, level]) and len(to_bytes(v3, 3)) == 6
         assert to_bytes(old, 3)[:2] == bytes([3, level])
-        assert from_bytes(to_bytes(new, 3), 3) == new and from_bytes(to_bytes(old, 3), 3) == old
-        # version 2 knows table 3 only: the new presets go field by field there
+        assert from_bytes(to_bytes(v3, 3), 3) == v3 and from_bytes(to_bytes(old, 3), 3) == old
+        assert to_bytes(newest, 3)[0] == 2 and from_bytes(to_bytes(newest, 3), 3) == newest
+        # version 2 knows table 3 only
         assert to_bytes(old, 2)[:2] == bytes([3, level])
-        assert to_bytes(new, 2)[0] == 2 and from_bytes(to_bytes(new, 2), 2) == new
-        with pytest.raises(ConfigError):
-            from_bytes(to_bytes(new, 3), 2)
+        assert to_bytes(v3, 2)[0] == 2 and from_bytes(to_bytes(v3, 2), 2) == v3
+        for config, version in ((newest, 4), (v3, 3)):
+            with pytest.raises(ConfigError):
+                from_bytes(to_bytes(config, version), 2)
+        with pytest.raises(ConfigError):  # nor does version 3 know table 5
+            from_bytes(to_bytes(newest, 4), 3)
 
 
 def test_released_preset_tables_never_change():
@@ -131,10 +144,28 @@ def test_released_preset_tables_never_change():
     pinned = {
         3: "5e2c759f1f26580683413735521ee5501ca3c2079d8fd55d6377b4f827c80f0c",
         4: "9382ddf50c9d87dad170aaf59ea27cce561e4b14f2ef42d2c59ac9932217c0b3",
+        5: "25f88426a8ec572701eeee3c3ae31daa8f3b64770646f8823e5a286ac46b44c8",
     }
     for table, levels in MIX_TABLES.items():
         text = repr(sorted((lv, sorted(f.items())) for lv, f in levels.items()))
         assert hashlib.sha256(text.encode()).hexdigest() == pinned[table], table
+
+
+def test_the_word_bigram_sees_the_word_before_the_current_one():
+    # The digit after "corridorway" depends only on the word before it, 12
+    # bytes back: beyond the byte orders, CTW's depth and the current word's
+    # own context. With the match model off (a match of the whole phrase
+    # would find it), only the table of (word before, current word) can.
+    rng = np.random.default_rng(5)
+    words = rng.integers(0, 2, 1500)
+    data = b"".join(b"north corridorway1 " if w else b"south corridorway2 " for w in words)
+    digits = np.array([i for i in range(len(data)) if data[i] in b"12"])
+    late = digits[len(digits) // 2 :]
+    base = dataclasses.replace(SMALL, me_order=6, ctw_depth=8, match_min_len=0)
+    one = code_lengths(data, dataclasses.replace(base, me_word=1))[late].mean()
+    two = code_lengths(data, dataclasses.replace(base, me_word=2))[late].mean()
+    assert one > 0.5  # the context without the word before stays near a coin flip
+    assert two < 0.1 < one / 5
 
 
 def test_every_level_keeps_the_rnn():

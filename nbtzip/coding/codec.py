@@ -105,7 +105,7 @@ class BlockCodec:
 
     def encode_block(self, data, short_flush=False, on_slice=None) -> bytes:
         """The payload of data; short_flush: end it with the fewest bytes that
-        decode (format version 3), not the five of versions 1 and 2.
+        decode (format version 3 on), not the five of versions 1 and 2.
         on_slice(k): called after each slice with the bytes of data coded so far."""
         if not data:
             return b""

@@ -141,6 +141,7 @@ def _advance_word(hist, byte):
         w = softmax.fmix(hist.word[0] + np.uint64(c + 1) * _GOLD)
         hist.word[0] = w if w != 0 else np.uint64(1)
     elif hist.word[0] != 0:
+        hist.prev_word2[0] = hist.prev_word[0]
         hist.prev_word[0] = hist.word[0]
         hist.word[0] = np.uint64(0)
 

@@ -37,6 +37,7 @@ _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _S33 = np.uint64(33)
 _ORDER_SEED = np.uint64(0x243F6A8885A308D3)
 _WORD_SEED = np.uint64(0x13198A2E03707344)
+_BIGRAM_SEED = np.uint64(0xA4093822299F31D0)
 
 
 @njit(cache=True, inline="always")
@@ -73,6 +74,10 @@ def _rows(hyper, hist, rows):
             last = hist.ring[(t - 1) & mask] if t >= 1 else 0
             wh = fmix(hist.prev_word[0] + np.uint64(last + 2) * _GOLD)
         rows[hyper.me_order + 1] = np.int64(wh & row_mask)
+        if hyper.me_word > 1:  # the same context with the word before it
+            before = hist.prev_word[0] if w != 0 else hist.prev_word2[0]
+            bh = fmix((wh ^ _BIGRAM_SEED) + before * _GOLD)
+            rows[hyper.me_order + 2] = np.int64(bh & row_mask)
 
 
 @njit(cache=True, error_model="numpy", inline="always")

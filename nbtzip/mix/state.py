@@ -52,6 +52,7 @@ History = namedtuple(
         "pos",  # [bytes seen]
         "word",  # [hash of the current word, 0 between words]
         "prev_word",  # [hash of the last finished word]
+        "prev_word2",  # [hash of the word before it]
         "symbol_of",  # byte -> RNN symbol, -1 if absent
         "byte_of",  # RNN symbol -> byte
         "level",  # decision node k -> bits already decided (0..7)
@@ -206,6 +207,7 @@ def new_state(config: MixConfig, alphabet_flags) -> State:
         pos=np.zeros(1, dtype=np.int64),
         word=np.zeros(1, dtype=np.uint64),
         prev_word=np.zeros(1, dtype=np.uint64),
+        prev_word2=np.zeros(1, dtype=np.uint64),
         symbol_of=symbol_of,
         byte_of=byte_of,
         level=level,
