@@ -3,7 +3,8 @@
     PYTHONPATH=. python3 scripts/bench_mix.py FILE [--level N] [--repeat 3] [--limit BYTES]
 
 Each component is switched off in turn (RNN: hidden_size 0; ME: direct
-connections of order >= 1 and the word table; CTW; match; APM) and the
+connections of order >= 1 and the word tables; the word bigram alone; CTW;
+match; APM) and the
 difference to the full model is its cost in us/byte and its gain in bpc.
 "floor" switches everything off: an order-0 softmax, the mixer and the seam.
 Runs are interleaved and each time is the best of --repeat (the machine is shared).
@@ -18,7 +19,8 @@ from nbtzip.mix.measure import code_lengths
 
 OFF = {
     "RNN": dict(hidden_size=0),
-    "ME": dict(me_order=0, me_word=0),
+    "bigram": dict(me_word=1),  # the word-bigram table only (me_word 2 -> 1)
+    "ME": dict(me_order=0, me_word=0),  # after "bigram": the floor has no word table
     "CTW": dict(ctw_depth=0),
     "match": dict(match_min_len=0),
     "APM": dict(apm_weight=0.0),
