@@ -641,6 +641,14 @@ def mix_preset(level: int = DEFAULT_LEVEL, table: int = _MIX_NEWEST, **overrides
 _MIX_SIZED = ("me_row_bits", "ctw_table_bits", "match_bits")
 
 
+def mix_preset_of(config, version: int = 4):
+    """(preset table id, level) of a mixture written as a preset in that format
+    version, up to its sized tables and seed; None for any other configuration."""
+    if not isinstance(config, MixConfig):
+        return None
+    return _mix_level_of(config, version)
+
+
 def _mix_level_of(config, version):
     """(table id, level) whose preset config is, up to its sized tables and seed, in a
     table that format version holds (the newest first); else None."""

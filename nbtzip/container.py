@@ -230,6 +230,7 @@ class Info:
     crc32: int  # of all the original bytes
     streams: int = 1
     memory: tuple = ()  # bytes each stream needs to decode (memlimit.stream_memory)
+    version: int = framing.VERSION  # the first stream's format version
 
     @property
     def bits_per_byte(self) -> float:
@@ -254,7 +255,10 @@ def scan(fp) -> Info:
         streams += 1
         memory.append(header.memory)
     alphabet_size = int(first.alphabet.sum())
-    return Info(first.config, alphabet_size, blocks, length, size, crc_all, streams, tuple(memory))
+    return Info(
+        first.config, alphabet_size, blocks, length, size, crc_all, streams, tuple(memory),
+        first.version,
+    )  # fmt: skip
 
 
 class Span(NamedTuple):

@@ -236,6 +236,20 @@ def test_info_shows_configuration_and_sizes_without_decoding(tmp_path, monkeypat
         assert text in result.stdout
 
 
+def test_info_names_the_format_version_and_the_level_of_a_preset(tmp_path):
+    src = tmp_path / "x"
+    src.write_bytes(english_like(3000))
+    for flags, level in ((["-3"], "3 (preset table 5)"), (RNN, "-")):
+        run("compress", "-f", *flags, src)
+        lines = run("info", tmp_path / "x.nbt").stdout.splitlines()
+        assert "  format          version 4" in lines
+        assert f"  level           {level}" in lines
+    golden = Path(__file__).resolve().parent / "golden" / "v3" / "mix-default.txt.nbt"
+    lines = run("info", golden).stdout.splitlines()
+    assert "  format          version 3" in lines
+    assert "  level           6 (preset table 4)" in lines
+
+
 def _compiling_codec(monkeypatch):
     """make_codec whose first block calls a kernel never compiled before, as a
     first run does; the model itself is the real one."""

@@ -16,7 +16,7 @@ import os
 import click
 
 from .. import api, kernelcache
-from ..config import DEFAULT_LEVEL, LEVELS, ConfigError, model_name
+from ..config import DEFAULT_LEVEL, LEVELS, ConfigError, mix_preset_of, model_name
 from ..memlimit import DEFAULT_PERCENT, ENV, default_limit, mib, parse
 from .jobs import STDIO, FileError, Run, label, stdin, stdout, transfer
 from .startup import load_kernels_lazily
@@ -346,7 +346,10 @@ def info(files):
         config = facts.config
         fields = ", ".join(f"{k}={v}" for k, v in vars(config).items())
         empty = facts.original_size == 0  # no ratio to speak of
+        preset = mix_preset_of(config, facts.version)
         rows = [
+            ("format", f"version {facts.version}"),
+            ("level", f"{preset[1]} (preset table {preset[0]})" if preset else "-"),
             ("model", f"{model_name(config)} ({fields})"),
             ("alphabet", f"{facts.alphabet_size} byte values"),
             ("streams", str(facts.streams)),
