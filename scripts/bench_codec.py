@@ -128,7 +128,10 @@ def main():
     parser.add_argument("--runs", type=int, default=10, help="runs of the 1 KB start-up")
     args = parser.parse_args()
 
-    data = _text(args)
+    try:
+        data = _text(args)
+    except OSError as e:  # corpus/local/ is built by scripts/make_corpus.py --local
+        parser.error(f"cannot read {args.file}: {e.strerror}")
     config = nbtzip.make_config(args.level)
     print(f"input: {args.file or 'generated English-like text'}, {len(data)} bytes")
     print(f"level {args.level}: {config}")
