@@ -100,7 +100,8 @@ class BlockCodec:
         """What the loops code: alphabet indices, or checked byte values (binary models)."""
         symbols = self.alphabet.symbols(data)
         if self.model.binary:
-            return np.frombuffer(data, dtype=np.uint8)
+            # a writable copy: the decoder's symbols are, and the kernel is one
+            return np.frombuffer(data, dtype=np.uint8).copy()
         return symbols
 
     def encode_block(self, data, short_flush=False, on_slice=None) -> bytes:
@@ -116,12 +117,12 @@ class BlockCodec:
         m = self.model
         for start, stop in slices(symbols.size):
             if m.binary:
-                loops.kernel("encode_bits", m.state)(
-                    m.state, m.forced, m.bit_total, symbols, start, stop, st, out
+                loops.kernel("code_bits", m.state)(
+                    m.state, m.forced, m.bit_total, False, symbols, start, stop, st, out
                 )
             else:
-                loops.kernel("encode_symbols", m.state)(
-                    m.state, m.probs, symbols, start, stop, self._freqs, st, out
+                loops.kernel("code_symbols", m.state)(
+                    m.state, m.probs, False, symbols, start, stop, self._freqs, st, out
                 )
             if on_slice is not None:
                 on_slice(stop)
@@ -134,22 +135,23 @@ class BlockCodec:
             return b""
         if self.alphabet.size == 0:
             raise ValueError("cannot decode symbols of an empty alphabet")
-        buf = np.frombuffer(payload, dtype=np.uint8)
+        # writable, as the encoder's output is: one kernel codes both ways
+        buf = np.frombuffer(payload, dtype=np.uint8).copy()
         st = rc.decoder_new(buf)
         m = self.model
         if m.binary:
             symbols = np.empty(n, dtype=np.uint8)
             for start, stop in slices(n):
-                loops.kernel("decode_bits", m.state)(
-                    m.state, m.forced, m.bit_total, buf, st, symbols, start, stop
+                loops.kernel("code_bits", m.state)(
+                    m.state, m.forced, m.bit_total, True, symbols, start, stop, st, buf
                 )
                 if on_slice is not None:
                     on_slice(stop)
             return symbols.tobytes()
         symbols = np.empty(n, dtype=np.int64)
         for start, stop in slices(n):
-            loops.kernel("decode_symbols", m.state)(
-                m.state, m.probs, buf, st, self._freqs, symbols, start, stop
+            loops.kernel("code_symbols", m.state)(
+                m.state, m.probs, True, symbols, start, stop, self._freqs, st, buf
             )
             if on_slice is not None:
                 on_slice(stop)

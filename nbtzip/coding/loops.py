@@ -24,15 +24,17 @@ Each loop is jitted once per model (kernel(name, state)): a copy of the one
 source under its own name, so each model's kernels sit in a cache index of
 their own. One shared index would hold every model's state type, and loading
 it would import every module that ever registered a model (a test's stand-in
-model broke other processes that way). Encoder and decoder run the same calls
-in the same order; they differ only in
-where the symbol comes from. Loops take [start, stop) so a codec can code a
-block in slices (signals are handled between slices) with the coder's state,
-held in its array, carried from one slice to the next.
+model broke other processes that way). Encoder and decoder are one kernel
+(code_bits, code_symbols) that runs the same calls in the same order either
+way; the directions differ only in where the symbol comes from. Loops take
+[start, stop) so a codec can code a block in slices (signals are handled
+between slices) with the coder's state, held in its array, carried from one
+slice to the next.
 """
 
 import types as pytypes
 
+import numpy as np
 from numba import njit
 from numba.core import types
 from numba.extending import overload
@@ -136,21 +138,18 @@ def _end(state, byte):
 # compiled without reference counting may return only its own arguments).
 
 
-def encode_symbols(model, probs, symbols, start, stop, freqs, st, out):
+def code_symbols(model, probs, decoding, symbols, start, stop, freqs, st, stream):
+    """Encode symbols[start:stop] into stream, or, decoding, decode them from it
+    into symbols: both directions in one kernel (see code_bits)."""
     for t in range(start, stop):
         predict(model)
         rc.quantize(probs, freqs)
-        y = symbols[t]
-        rc.encode_symbol(st, out, freqs, y)
-        learn(model, y)
-
-
-def decode_symbols(model, probs, buf, st, freqs, symbols, start, stop):
-    for t in range(start, stop):
-        predict(model)
-        rc.quantize(probs, freqs)
-        y = rc.decode_symbol(st, buf, freqs)
-        symbols[t] = y
+        if decoding:
+            y = rc.decode_symbol(st, stream, freqs)
+            symbols[t] = y
+        else:
+            y = symbols[t]
+            rc.encode_symbol(st, stream, freqs, y)
         learn(model, y)
 
 
@@ -175,35 +174,34 @@ def _bits_of(forced):
     return nbits
 
 
-def encode_bits(model, forced, total, symbols, start, stop, st, out):
+def code_bits(model, forced, total, decoding, symbols, start, stop, st, stream):
+    """Encode symbols[start:stop] into stream, or, decoding, decode them from it
+    into symbols. One kernel for both directions, so that the model's code is
+    compiled once: as two loops, the first decompression after a compress
+    compiled the whole model again (49 s of a 142 s first use, measured).
+    Every array argument must have the same type in both directions (writable,
+    C-contiguous), or numba compiles the kernel twice."""
+    top = forced.shape[0]
+    nbits = _bits_of(forced)
     for t in range(start, stop):
-        byte = symbols[t]
         begin(model)
         k = 1
-        for b in range(_bits_of(forced) - 1, -1, -1):
-            bit = (byte >> b) & 1
+        for b in range(nbits - 1, -1, -1):
+            if decoding:
+                bit = forced[k]
+            else:
+                bit = (np.int64(symbols[t]) >> b) & 1
             if forced[k] < 0:
                 f1 = rc.bit_freq(predict_bit(model, k), total)
-                rc.encode_bit(st, out, f1, total, bit)
-                learn_bit(model, k, bit)
-            k = 2 * k + bit
-        end(model, byte)
-
-
-def decode_bits(model, forced, total, buf, st, symbols, start, stop):
-    for t in range(start, stop):
-        begin(model)
-        k = 1
-        top = forced.shape[0]
-        while k < top:
-            bit = forced[k]
-            if bit < 0:
-                f1 = rc.bit_freq(predict_bit(model, k), total)
-                bit = rc.decode_bit(st, buf, f1, total)
+                if decoding:
+                    bit = rc.decode_bit(st, stream, f1, total)
+                else:
+                    rc.encode_bit(st, stream, f1, total, bit)
                 learn_bit(model, k, bit)
             k = 2 * k + bit
         byte = k - top
-        symbols[t] = byte
+        if decoding:
+            symbols[t] = byte
         end(model, byte)
 
 
@@ -225,8 +223,7 @@ def measure_bits(model, forced, symbols, start, stop, bits):
         end(model, byte)
 
 
-_LOOPS = {f.__name__: f for f in (encode_symbols, decode_symbols, measure_symbols,
-                                   encode_bits, decode_bits, measure_bits)}  # fmt: skip
+_LOOPS = {f.__name__: f for f in (code_symbols, measure_symbols, code_bits, measure_bits)}
 _KERNELS = {}
 
 

@@ -157,21 +157,21 @@ def encoder_finish_short(st, out):
     return pos
 
 
-@njit(cache=True, error_model="numpy")
 def decoder_new(buf):
     """Decoder state primed with the first bytes of buf.
 
     The encoder never writes the always-zero leading byte of the classic
     design, so the decoder primes itself with 4 bytes. Reads past the end of
     buf yield 0, so a truncated payload decodes to garbage that the checksum
-    rejects, never to a crash.
+    rejects, never to a crash. Plain Python, called once a block: jitted, it
+    was the one kernel a first decompression still compiled after a compress.
     """
     st = np.zeros(3, dtype=np.int64)
     st[RANGE] = RANGE_INIT
     code = 0
     end = buf.shape[0]
     for pos in range(4):
-        byte = buf[pos] if pos < end else 0
+        byte = int(buf[pos]) if pos < end else 0
         code = ((code << 8) | byte) & 0xFFFFFFFF
     st[CODE] = code
     st[READ] = 4

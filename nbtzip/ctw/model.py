@@ -134,7 +134,7 @@ class CTWModel:
         return int(self.state.meta[1])
 
     def _checked(self, symbols):
-        symbols = np.ascontiguousarray(symbols, dtype=np.uint8)
+        symbols = np.array(symbols, dtype=np.uint8)  # writable, as code_bits needs
         if symbols.size and not self.alphabet[symbols].all():
             raise ValueError("data holds a symbol outside the codec's alphabet")
         return symbols
@@ -146,19 +146,19 @@ class CTWModel:
         out = self._out.get(symbols.size * self.nbits * MAX_BYTES_PER_SYMBOL + FLUSH_BYTES)
         st = encoder_new()
         for start, stop in slices(symbols.size):
-            loops.kernel("encode_bits", self.state)(
-                self.state, self.forced, FREQ_TOTAL, symbols, start, stop, st, out
+            loops.kernel("code_bits", self.state)(
+                self.state, self.forced, FREQ_TOTAL, False, symbols, start, stop, st, out
             )
         return out[: encoder_finish(st, out)].tobytes()
 
     def decode(self, payload: bytes, n: int) -> np.ndarray:
         out = np.zeros(n, dtype=np.uint8)
         if n > 0:
-            buf = np.frombuffer(payload, dtype=np.uint8)
+            buf = np.frombuffer(payload, dtype=np.uint8).copy()  # writable, like encode's
             st = decoder_new(buf)
             for start, stop in slices(n):
-                loops.kernel("decode_bits", self.state)(
-                    self.state, self.forced, FREQ_TOTAL, buf, st, out, start, stop
+                loops.kernel("code_bits", self.state)(
+                    self.state, self.forced, FREQ_TOTAL, True, out, start, stop, st, buf
                 )
         return out
 
